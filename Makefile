@@ -1,0 +1,34 @@
+# segur-proofs — the two commands of the README:
+#   make demo   runs the demo campaign against the embedded demo DPI and prints the PDF's path
+#   make test   runs the tests (the same command .ci/run runs)
+# Both set up what they need first (virtual environment, pinned packages, Debian chromium).
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= outputs/demo-target
+DEMO_PORT ?= 8765
+SMTP_PORT ?= 2525
+
+.PHONY: setup demo test lab clean-demo
+
+setup:
+	@./scripts/bootstrap.sh
+
+# The demo administrator password is a fresh random value unless you export one: it lives only in
+# the environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD).
+demo: setup
+	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) -- \
+	  $(BIN)/segur run params/demo.yaml
+
+test: setup
+	$(BIN)/python -m pytest
+
+# JupyterLab on the notebooks, with the demo target running (Ctrl-C stops both).
+lab: setup
+	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) -- \
+	  $(BIN)/jupyter lab --no-browser --notebook-dir=notebooks
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

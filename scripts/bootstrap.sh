@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set up everything segur-proofs needs on a fresh Debian machine: the virtual environment with the
+# pinned packages, and a system Chromium (Debian's `chromium`) when none is found.
+# Idempotent: a second run only checks. Used by `make demo`, `make test` and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  for cand in python3.11 python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PY=$cand; break
+    fi
+  done
+fi
+if [ -z "$PY" ]; then
+  echo "error: Python 3.11 not found; install it (apt-get install python3.11 python3.11-venv) or set PYTHON=/path/to/python3.11" >&2
+  exit 2
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bootstrap: creating $VENV with $PY"
+  "$PY" -m venv "$VENV"
+fi
+STAMP="$VENV/.installed"
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  echo "bootstrap: installing pinned packages into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  touch "$STAMP"
+fi
+
+have_chromium() {
+  [ -n "${SEGUR_CHROMIUM:-}" ] && [ -x "${SEGUR_CHROMIUM}" ] && return 0
+  for c in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$c" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+if ! have_chromium; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Debian's chromium (no Chromium found)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    echo "error: no Chromium found; install Debian's chromium (sudo apt-get install chromium fonts-dejavu-core) or set SEGUR_CHROMIUM" >&2
+    exit 2
+  fi
+fi
+# The proofs are typeset in DejaVu; install it when root and missing (Chromium falls back otherwise).
+if [ ! -d /usr/share/fonts/truetype/dejavu ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null || true
+fi
