@@ -1,0 +1,10 @@
+"""demo_dpi: a small but real reference DPI (web UI, SQLite, SMTP) for the demo campaign and the tests.
+
+The toolkit (``segur_helpers``) never imports this package; only the demo driver talks to it, over
+HTTP, the way a vendor's driver talks to its product. Defects (``--defect SSI/IE.31``) switch off a
+requirement's behaviour so every check is shown to fail when the product is wrong.
+"""
+
+KNOWN_DEFECTS = {
+    "SSI/IE.31": "accounts are active at once: no verification mail, e-mail shown as verified",
+}

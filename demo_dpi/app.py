@@ -1,0 +1,307 @@
+"""The demo_dpi web application (Flask): administrator login, professional accounts, e-mail verification."""
+from __future__ import annotations
+
+import re
+import secrets
+import smtplib
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import Flask, abort, g, redirect, render_template_string, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import db
+
+PROFESSIONS = ["Médecin", "Infirmier", "Pharmacien", "Sage-femme", "Masseur-kinésithérapeute"]
+RPPS_RE = re.compile(r"^\d{11}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class FeatureContext:
+    """What a feature module gets to add its screens: settings, DB access and the page helpers.
+
+    A feature module (e.g. ``demo_dpi/feature_dmp.py``) defines ``register(app, ctx)`` and is listed in
+    ``FEATURES`` below; its defects go in ``demo_dpi.KNOWN_DEFECTS``.
+    """
+
+    settings: "Settings"
+    conn: object            # () -> sqlite3.Connection for this request
+    page: object            # (title, body_template, status=200, **ctx) -> response
+    flash: object           # (kind, message) -> None; kind is info or error
+    admin_required: object  # decorator for administrator-only views
+    send_mail: object       # (EmailMessage) -> None, through the configured SMTP server
+    nav: list               # (label, endpoint) links added to the header
+
+
+# Feature modules registered by create_app (dotted names relative to this package).
+FEATURES: list[str] = []
+
+
+@dataclass
+class Settings:
+    db_path: str
+    admin_user: str
+    admin_password: str
+    public_url: str
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    mail_from: str = "Demo DPI <no-reply@demo-dpi.test>"
+    code_ttl_s: int = 900
+    defects: set[str] = field(default_factory=set)
+
+
+LAYOUT = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>{{ title }} — Demo DPI</title>
+<style>
+ body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 0; background: #f4f6f9; color: #1c2833; }
+ header { background: #0b4f8a; color: #fff; padding: 10px 24px; display: flex; justify-content: space-between; align-items: center; }
+ header .brand { font-weight: bold; font-size: 18px; }
+ header a { color: #fff; margin-left: 16px; text-decoration: none; }
+ main { max-width: 1100px; margin: 24px auto; background: #fff; padding: 20px 28px; border-radius: 6px;
+        box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+ h1 { font-size: 22px; margin-top: 0; }
+ table { border-collapse: collapse; width: 100%; font-size: 14px; }
+ th, td { border-bottom: 1px solid #dde3ea; padding: 8px 6px; text-align: left; }
+ th { background: #eef2f7; }
+ .badge { display: inline-block; padding: 3px 9px; border-radius: 10px; font-size: 13px; font-weight: bold; }
+ .badge.pending { background: #fff1cc; color: #7a5200; border: 1px solid #e0b000; }
+ .badge.ok { background: #daf2df; color: #1e6b2f; border: 1px solid #5bb26d; }
+ .badge.err { background: #fbdada; color: #8a1c1c; border: 1px solid #d35a5a; }
+ form.grid { display: grid; grid-template-columns: 180px 340px; gap: 10px 14px; align-items: center; }
+ input, select { font-size: 14px; padding: 6px; border: 1px solid #9aa7b4; border-radius: 4px; }
+ button { background: #0b4f8a; color: #fff; border: 0; padding: 8px 16px; border-radius: 4px; font-size: 14px; cursor: pointer; }
+ .flash { padding: 10px 14px; border-radius: 4px; margin-bottom: 14px; }
+ .flash.info { background: #e6f0fb; border: 1px solid #8db4e2; }
+ .flash.error { background: #fbdada; border: 1px solid #d35a5a; }
+ dl { display: grid; grid-template-columns: 220px auto; gap: 8px; }
+ dt { font-weight: bold; color: #4a5a6a; }
+</style></head>
+<body><header><span class="brand">Demo DPI — Administration des comptes</span>
+<nav>{% if admin %}<a href="{{ url_for('accounts') }}">Comptes</a><a href="{{ url_for('new_account') }}">Nouveau compte</a>{% for label, ep in nav %}<a href="{{ url_for(ep) }}">{{ label }}</a>{% endfor %}
+<span style="margin-left:16px">Connecté : {{ admin }}</span> <a href="{{ url_for('logout') }}">Déconnexion</a>{% endif %}</nav></header>
+<main>{% for kind, msg in flashes %}<div class="flash {{ kind }}" role="status">{{ msg }}</div>{% endfor %}
+{{ body|safe }}</main></body></html>"""
+
+LOGIN = """<h1>Connexion administrateur</h1>
+<form method="post" class="grid" action="{{ url_for('login') }}">
+ <label for="username">Identifiant</label><input id="username" name="username" autocomplete="username" required>
+ <label for="password">Mot de passe</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+ <span></span><button type="submit" id="login-submit">Se connecter</button>
+</form>"""
+
+STATUS = """{% if a.email_verified %}<span class="badge ok" data-testid="email-status">Adresse vérifiée</span>
+{% else %}<span class="badge pending" data-testid="email-status">Adresse en attente de vérification</span>{% endif %}"""
+
+ACCOUNTS = """<h1>Comptes des professionnels</h1>
+<table id="accounts"><thead><tr><th>N°</th><th>Nom</th><th>Prénom</th><th>Profession</th><th>RPPS</th><th>Adresse de messagerie</th><th>Statut de l'adresse</th></tr></thead>
+<tbody>{% for a in rows %}<tr data-account-id="{{ a.id }}"><td><a href="{{ url_for('account', account_id=a.id) }}">{{ a.id }}</a></td>
+<td>{{ a.nom }}</td><td>{{ a.prenom }}</td><td>{{ a.profession }}</td><td>{{ a.rpps }}</td><td>{{ a.email }}</td>
+<td>""" + STATUS + """</td></tr>{% else %}<tr><td colspan="7">Aucun compte.</td></tr>{% endfor %}</tbody></table>"""
+
+NEW_ACCOUNT = """<h1>Déclarer un compte de professionnel</h1>
+<form method="post" class="grid" action="{{ url_for('new_account') }}" id="new-account">
+ <label for="nom">Nom</label><input id="nom" name="nom" value="{{ f.nom }}" required>
+ <label for="prenom">Prénom</label><input id="prenom" name="prenom" value="{{ f.prenom }}" required>
+ <label for="profession">Profession</label><select id="profession" name="profession">
+ {% for p in professions %}<option {% if p == f.profession %}selected{% endif %}>{{ p }}</option>{% endfor %}</select>
+ <label for="rpps">N° RPPS</label><input id="rpps" name="rpps" value="{{ f.rpps }}" pattern="[0-9]{11}" required>
+ <label for="email">Adresse de messagerie</label><input id="email" name="email" type="email" value="{{ f.email }}" required>
+ <span></span><button type="submit" id="create-account">Créer le compte</button>
+</form>"""
+
+ACCOUNT = """<h1>Compte n° {{ a.id }} — {{ a.prenom }} {{ a.nom }}</h1>
+<dl id="account-detail">
+ <dt>Nom</dt><dd>{{ a.nom }}</dd><dt>Prénom</dt><dd>{{ a.prenom }}</dd>
+ <dt>Profession</dt><dd>{{ a.profession }}</dd><dt>N° RPPS</dt><dd>{{ a.rpps }}</dd>
+ <dt>Adresse de messagerie</dt><dd data-testid="email">{{ a.email }}</dd>
+ <dt>Statut de l'adresse</dt><dd>""" + STATUS + """</dd>
+ <dt>Créé le</dt><dd>{{ a.created_at }}</dd>
+ <dt>Vérifiée le</dt><dd>{{ a.verified_at or '—' }}</dd>
+</dl>"""
+
+VERIFY = """<h1>Vérification de l'adresse de messagerie</h1>
+<div class="flash {{ kind }}" data-testid="verify-result"><span class="badge {{ badge }}">{{ outcome }}</span> {{ detail }}</div>"""
+
+
+def create_app(settings: Settings) -> Flask:
+    app = Flask(__name__)
+    app.secret_key = secrets.token_bytes(32)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    admin_hash = generate_password_hash(settings.admin_password)
+    db.init(settings.db_path)
+
+    def conn():
+        if "db" not in g:
+            g.db = db.connect(settings.db_path)
+        return g.db
+
+    @app.teardown_appcontext
+    def _close(_exc):
+        c = g.pop("db", None)
+        if c is not None:
+            c.close()
+
+    def page(title: str, body: str, status: int = 200, **ctx):
+        inner = render_template_string(body, **ctx)
+        flashes = session.pop("flashes", [])
+        return render_template_string(LAYOUT, title=title, body=inner, admin=session.get("admin"),
+                                      flashes=flashes, nav=nav), status
+
+    def flash(kind: str, msg: str):
+        session.setdefault("flashes", []).append((kind, msg))
+        session.modified = True
+
+    def admin_required(view):
+        @wraps(view)
+        def wrapper(*a, **kw):
+            if not session.get("admin"):
+                return redirect(url_for("login", next=request.path))
+            return view(*a, **kw)
+        return wrapper
+
+    nav: list = []
+
+    def send_mail(msg: EmailMessage) -> None:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+            smtp.send_message(msg)
+
+    def send_verification(account_id: int, prenom: str, nom: str, email: str):
+        token = secrets.token_urlsafe(24)
+        code = f"{secrets.randbelow(10**8):08d}"
+        conn().execute(
+            "INSERT INTO email_verifications(account_id, email, token, code, expires_at) VALUES (?,?,?,?,?)",
+            (account_id, email, token, code, time.time() + settings.code_ttl_s))
+        link = f"{settings.public_url.rstrip('/')}/verify?token={token}"
+        minutes = max(1, settings.code_ttl_s // 60)
+        msg = EmailMessage()
+        msg["From"] = settings.mail_from
+        msg["To"] = email
+        msg["Subject"] = "Vérification de votre adresse de messagerie — Demo DPI"
+        msg["Date"] = format_datetime(datetime.now(timezone.utc))
+        msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
+        msg.set_content(
+            f"Bonjour {prenom} {nom},\n\n"
+            "Un compte vient d'être déclaré à votre nom dans Demo DPI avec cette adresse de messagerie.\n"
+            "Pour confirmer que cette adresse est bien la vôtre, ouvrez le lien ci-dessous :\n\n"
+            f"{link}\n\n"
+            f"Code de vérification : {code}\n\n"
+            f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n"
+            "— Demo DPI\n")
+        send_mail(msg)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "defects": sorted(settings.defects)}
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "POST":
+            user = request.form.get("username", "")
+            ok = secrets.compare_digest(user, settings.admin_user) and check_password_hash(
+                admin_hash, request.form.get("password", ""))
+            if ok:
+                session.clear()
+                session["admin"] = user
+                nxt = request.args.get("next") or ""
+                return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("accounts"))
+            flash("error", "Identifiant ou mot de passe incorrect.")
+            return page("Connexion", LOGIN, 401)
+        return page("Connexion", LOGIN)
+
+    @app.get("/logout")
+    def logout():
+        session.clear()
+        return redirect(url_for("login"))
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("accounts"))
+
+    @app.get("/accounts")
+    @admin_required
+    def accounts():
+        rows = conn().execute("SELECT * FROM accounts ORDER BY id DESC").fetchall()
+        return page("Comptes", ACCOUNTS, rows=rows)
+
+    @app.route("/accounts/new", methods=["GET", "POST"])
+    @admin_required
+    def new_account():
+        f = {k: request.form.get(k, "").strip() for k in ("nom", "prenom", "profession", "rpps", "email")}
+        if request.method == "GET":
+            f["profession"] = PROFESSIONS[0]
+            return page("Nouveau compte", NEW_ACCOUNT, f=f, professions=PROFESSIONS)
+        errors = []
+        if not f["nom"] or not f["prenom"]:
+            errors.append("Le nom et le prénom sont obligatoires.")
+        if f["profession"] not in PROFESSIONS:
+            errors.append("Profession inconnue.")
+        if not RPPS_RE.match(f["rpps"]):
+            errors.append("Le n° RPPS doit comporter 11 chiffres.")
+        if not EMAIL_RE.match(f["email"]):
+            errors.append("Adresse de messagerie invalide.")
+        if errors:
+            for e in errors:
+                flash("error", e)
+            return page("Nouveau compte", NEW_ACCOUNT, 400, f=f, professions=PROFESSIONS)
+        defective = "SSI/IE.31" in settings.defects
+        cur = conn().execute(
+            "INSERT INTO accounts(nom, prenom, profession, rpps, email, email_verified, verified_at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (f["nom"], f["prenom"], f["profession"], f["rpps"], f["email"], 1 if defective else 0,
+             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if defective else None))
+        account_id = cur.lastrowid
+        if defective:
+            flash("info", "Compte créé et actif.")
+        else:
+            try:
+                send_verification(account_id, f["prenom"], f["nom"], f["email"])
+            except OSError as exc:
+                app.logger.error("verification mail not sent: %s", exc)
+                flash("error", "Compte créé, mais le message de vérification n'a pas pu être envoyé.")
+            else:
+                flash("info", f"Compte créé. Un message de vérification a été envoyé à {f['email']}.")
+        return redirect(url_for("account", account_id=account_id))
+
+    @app.get("/accounts/<int:account_id>")
+    @admin_required
+    def account(account_id: int):
+        a = conn().execute("SELECT * FROM accounts WHERE id=?", (account_id,)).fetchone()
+        if a is None:
+            abort(404)
+        return page(f"Compte {account_id}", ACCOUNT, a=a)
+
+    @app.get("/verify")
+    def verify():
+        token = request.args.get("token", "")
+        c = conn()
+        row = c.execute("SELECT * FROM email_verifications WHERE token=?", (token,)).fetchone()
+        if row is None:
+            return page("Vérification", VERIFY, 404, kind="error", badge="err", outcome="Lien invalide",
+                        detail="Ce lien de vérification n'est pas reconnu.")
+        if row["used_at"] is not None:
+            return page("Vérification", VERIFY, 410, kind="error", badge="err", outcome="Lien déjà utilisé",
+                        detail="Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois.")
+        if time.time() > row["expires_at"]:
+            return page("Vérification", VERIFY, 410, kind="error", badge="err", outcome="Lien expiré",
+                        detail="Ce lien a expiré : demandez un nouveau message de vérification.")
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        c.execute("UPDATE email_verifications SET used_at=? WHERE id=?", (time.time(), row["id"]))
+        c.execute("UPDATE accounts SET email_verified=1, verified_at=? WHERE id=? AND email=?",
+                  (now, row["account_id"], row["email"]))
+        return page("Vérification", VERIFY, kind="info", badge="ok", outcome="Adresse vérifiée",
+                    detail=f"L'adresse {row['email']} est confirmée. Vous pouvez fermer cette page.")
+
+    import importlib
+
+    ctx = FeatureContext(settings=settings, conn=conn, page=page, flash=flash, admin_required=admin_required,
+                         send_mail=send_mail, nav=nav)
+    for name in FEATURES:
+        importlib.import_module(f"{__package__}.{name}").register(app, ctx)
+    return app

@@ -1,0 +1,146 @@
+"""Start the demo target (mail server + DPI) as child processes, wait until both answer, stop them.
+
+Used by the tests and by ``make demo``::
+
+    python -m demo_dpi.stack --dir outputs/demo-target -- segur run params/demo.yaml
+
+starts both servers on 127.0.0.1, runs the command, stops the servers and exits with the command's code.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, proc: subprocess.Popen, deadline: float, what: str) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} in time")
+
+
+class DemoStack:
+    """The demo target: ``mailsink`` (SMTP → Maildir) and ``demo_dpi`` (web, SQLite)."""
+
+    def __init__(self, workdir: Path, *, port: int | None = None, smtp_port: int | None = None,
+                 defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
+                 code_ttl: int = 900, log_dir: Path | None = None):
+        self.workdir = Path(workdir).resolve()
+        self.port = port or free_port()
+        self.smtp_port = smtp_port or free_port()
+        self.defects = list(defects)
+        self.password_env = password_env
+        self.code_ttl = code_ttl
+        self.log_dir = Path(log_dir) if log_dir else self.workdir
+        self.procs: list[subprocess.Popen] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def maildir(self) -> Path:
+        return self.workdir / "maildir"
+
+    @property
+    def db_path(self) -> Path:
+        return self.workdir / "demo_dpi.sqlite"
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / log_name, "ab")
+        env = os.environ.copy()
+        root = str(Path(__file__).resolve().parents[1])  # this checkout's demo_dpi, not another copy
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def start(self, timeout: float = 20.0) -> "DemoStack":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        try:
+            smtp = self._spawn(["-m", "demo_dpi.mailsink", "--port", str(self.smtp_port),
+                                "--maildir", str(self.maildir)], "mailsink.log")
+            _wait_port(self.smtp_port, smtp, deadline, "mailsink")
+            args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
+                    "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
+                    "--code-ttl", str(self.code_ttl)]
+            for d in self.defects:
+                args += ["--defect", d]
+            web = self._spawn(args, "demo_dpi.log")
+            _wait_port(self.port, web, deadline, "demo_dpi")
+            urllib.request.urlopen(self.url + "/healthz", timeout=5).read()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+
+    def __enter__(self) -> "DemoStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m demo_dpi.stack", description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", type=Path, default=Path("outputs/demo-target"),
+                    help="folder for the database, the Maildir and the logs")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--smtp-port", type=int, default=2525)
+    ap.add_argument("--defect", action="append", default=[])
+    ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
+    args = ap.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    try:
+        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect).start()
+    except RuntimeError as exc:
+        print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
+        return 2
+    print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir})", flush=True)
+    try:
+        if not command:
+            print("press Ctrl-C to stop", flush=True)
+            while True:
+                time.sleep(3600)
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
