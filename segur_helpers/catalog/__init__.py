@@ -1,0 +1,90 @@
+"""The requirements the project knows: its own scenario catalogue, kept as data (``requirements/*.yaml``,
+one file per requirement).
+
+Texts here are the project's own short French summaries. The official REM wording is imported from
+ANS's workbooks (``segur catalog import``, see :mod:`segur_helpers.catalog.rem`) and quoted instead
+when present; proofs say which source they quote.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from ..ids import family, normalize_requirement_id, proof_id, scenario_id, squash_reference
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    number: int
+    title: str
+    notebook: str
+    proofs: tuple[tuple[str, str], ...]  # (proof id, expected element)
+
+    @property
+    def notebook_path(self) -> Path:
+        return NOTEBOOKS_DIR / self.notebook
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    title: str
+    chapter: str
+    function: str
+    conditional: bool
+    condition: str
+    summary: str
+    scenarios: tuple[Scenario, ...]
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def squash_ref(self) -> str:
+        return squash_reference(self.id)
+
+    @property
+    def family(self) -> str:
+        return family(self.id)
+
+
+def _parse(raw: dict) -> dict[str, Requirement]:
+    out: dict[str, Requirement] = {}
+    for rid, entry in raw.items():
+        rid = normalize_requirement_id(rid)
+        scenarios = tuple(
+            Scenario(
+                id=scenario_id(rid, s["number"]),
+                number=s["number"],
+                title=s["title"],
+                notebook=s["notebook"],
+                proofs=tuple((proof_id(rid, s["number"], i), text) for i, text in enumerate(s["proofs"], 1)),
+            )
+            for s in entry["scenarios"]
+        )
+        out[rid] = Requirement(
+            id=rid, title=entry["title"], chapter=entry["chapter"], function=entry.get("function", ""),
+            conditional=bool(entry.get("conditional")), condition=entry.get("condition", ""),
+            summary=entry["summary"], scenarios=scenarios, tags=tuple(entry.get("tags", ())),
+        )
+    return out
+
+
+REQUIREMENTS_DIR = Path(__file__).with_name("requirements")
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, Requirement]:
+    merged: dict = {}
+    for path in sorted(REQUIREMENTS_DIR.glob("*.yaml")):
+        with open(path, encoding="utf-8") as fh:
+            merged.update(yaml.safe_load(fh) or {})
+    return _parse(merged)
+
+
+def get(req_id: str) -> Requirement | None:
+    return catalog().get(normalize_requirement_id(req_id))

@@ -1,0 +1,31 @@
+"""Drivers: how the toolkit reaches a target. ``load_driver_class`` reads the params' ``driver:``."""
+from __future__ import annotations
+
+import importlib
+
+from ..errors import UserError
+from .base import (AccountRef, Accounts, AccountView, Driver, DriverContext, MailMessage, Mailbox,
+                   Verification, VerificationView, View)
+
+BUILTIN = {"demo": "segur_helpers.drivers.demo:DemoDriver"}
+
+__all__ = ["AccountRef", "Accounts", "AccountView", "Driver", "DriverContext", "MailMessage", "Mailbox",
+           "Verification", "VerificationView", "View", "load_driver_class", "BUILTIN"]
+
+
+def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
+    """``demo`` or ``vendor_pkg.module:Driver`` → the driver class (one clear line when it fails)."""
+    target = BUILTIN.get(spec, spec)
+    if ":" not in target:
+        raise UserError(f"unknown driver {spec!r}; expected one of {', '.join(BUILTIN)} or module:Class",
+                        file=file, key="driver")
+    module_name, _, cls_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"cannot import module {module_name!r} ({exc}); expected an importable driver module",
+                        file=file, key="driver") from None
+    cls = getattr(module, cls_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Driver)):
+        raise UserError(f"{target!r} is not a subclass of segur_helpers.drivers.Driver", file=file, key="driver")
+    return cls

@@ -1,0 +1,102 @@
+"""The demo driver: reaches demo_dpi through its web UI, like a vendor's driver reaches its product.
+
+This module is the worked example for vendors (see the README): one class per capability, built on
+Playwright pages, returning views whose highlighted element the recorder outlines on screenshots.
+It never imports demo_dpi: it only knows its screens.
+"""
+from __future__ import annotations
+
+import re
+
+from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
+                   VerificationView)
+from .mailboxes import mailbox_from_params
+
+STATUS = "[data-testid=email-status]"
+
+
+class DemoAccounts(Accounts):
+    async def create(self, professional):
+        page = await self.driver.admin_page()
+        await page.goto(self.driver.url("/accounts/new"))
+        for field in ("nom", "prenom", "rpps", "email"):
+            await page.fill(f"#{field}", str(professional[field]))
+        await page.select_option("#profession", label=professional.get("profession", "Médecin"))
+        await page.click("#create-account")
+        await page.wait_for_load_state("load")
+        m = re.search(r"/accounts/(\d+)$", page.url)
+        if not m:
+            flash = await page.locator(".flash.error").all_inner_texts()
+            raise RuntimeError("account not created: " + ("; ".join(flash) or f"landed on {page.url}"))
+        return AccountRef(id=m.group(1), email=str(professional["email"]),
+                          label=f"{professional['prenom']} {professional['nom']}")
+
+    async def show(self, account):
+        page = await self.driver.admin_page()
+        await page.goto(self.driver.url(f"/accounts/{account.id}"))
+        status = page.locator(STATUS)
+        observed = (await status.inner_text()).strip() if await status.count() else ""
+        return AccountView(page=page, highlight=STATUS, observed=observed, url=page.url,
+                           email_pending="attente" in observed.lower())
+
+    def extract_verification(self, message: MailMessage) -> Verification:
+        text = message.text
+        link = re.search(r"https?://\S+/verify\?token=[\w-]+", text)
+        code = re.search(r"Code de vérification\s*:\s*(\w+)", text)
+        return Verification(code=code.group(1) if code else None, link=link.group(0) if link else None)
+
+    async def verify(self, account, verification):
+        if not verification.link:
+            raise RuntimeError("the demo target verifies through its link; the message carries none")
+        page = await self.driver.professional_page()
+        await page.goto(verification.link)
+        outcome = page.locator("[data-testid=verify-result]")
+        observed = (await outcome.inner_text()).strip() if await outcome.count() else ""
+        return VerificationView(page=page, highlight="[data-testid=verify-result]", observed=observed,
+                                url=page.url, accepted=observed.startswith("Adresse vérifiée"))
+
+
+class DemoDriver(Driver):
+    name = "demo"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.accounts = DemoAccounts(self)
+        self.mailbox = mailbox_from_params(self)
+        self._admin = None
+        self._professional = None
+        self._contexts = []
+
+    def url(self, path: str) -> str:
+        return self.ctx.campaign.target_url.rstrip("/") + path
+
+    async def admin_page(self):
+        """A page logged in as the administrator (logged in once, then reused)."""
+        if self._admin is None:
+            context = await self.new_context()
+            self._contexts.append(context)
+            page = await context.new_page()
+            admin = self.ctx.campaign.section("target").get("admin") or {}
+            password = self.ctx.secrets.resolve(admin.get("password", ""), "target.admin.password")
+            await page.goto(self.url("/login"))
+            await page.fill("#username", admin.get("username", "admin"))
+            await page.fill("#password", password)
+            await page.click("#login-submit")
+            await page.wait_for_load_state("load")
+            if "/login" in page.url:
+                raise RuntimeError(f"administrator login refused at {self.url('/login')}")
+            self._admin = page
+        return self._admin
+
+    async def professional_page(self):
+        """A page in a separate context: the professional's own browser, not the administrator's."""
+        if self._professional is None:
+            context = await self.new_context()
+            self._contexts.append(context)
+            self._professional = await context.new_page()
+        return self._professional
+
+    async def close(self):
+        for context in self._contexts:
+            await context.close()
+        self._contexts.clear()

@@ -1,0 +1,100 @@
+"""Mailbox capabilities any driver can use: a Maildir folder or an IMAP account."""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import imaplib
+import mailbox as mb
+import time
+from pathlib import Path
+
+from .base import Driver, MailMessage, Mailbox
+
+
+def _matches(msg: MailMessage, to: str, subject_contains: str | None) -> bool:
+    addresses = [a.lower() for _, a in email.utils.getaddresses([msg.to, msg.header("Cc")])]
+    if to.lower() not in addresses:
+        return False
+    return subject_contains is None or subject_contains.lower() in msg.subject.lower()
+
+
+class _Polling(Mailbox):
+    poll_interval = 0.25
+
+    async def wait_for(self, to, *, subject_contains=None, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            for msg in await self.messages():
+                if _matches(msg, to, subject_contains):
+                    return msg
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(self.poll_interval)
+
+
+class MaildirMailbox(_Polling):
+    """Messages delivered into a Maildir (``new/`` and ``cur/``), read without changing their flags."""
+
+    def __init__(self, driver: Driver, path: Path):
+        super().__init__(driver)
+        self.path = Path(path)
+
+    def _read(self) -> list[MailMessage]:
+        if not (self.path / "new").is_dir():
+            return []
+        box = mb.Maildir(str(self.path), create=False)
+        out = []
+        for key in box.keys():
+            try:
+                with box.get_file(key) as fh:
+                    out.append(MailMessage(fh.read(), key=key))
+            except FileNotFoundError:  # moved by another reader meanwhile
+                continue
+        return out
+
+    async def messages(self):
+        return await asyncio.to_thread(self._read)
+
+
+class ImapMailbox(_Polling):
+    """Messages of an IMAP account (read-only ``EXAMINE`` of a folder, default INBOX)."""
+
+    poll_interval = 1.0
+
+    def __init__(self, driver: Driver, *, host: str, port: int | None, username: str, password: str,
+                 ssl: bool = True, folder: str = "INBOX", ssl_context=None):
+        super().__init__(driver)
+        self.host, self.username, self.password = host, username, password
+        self.ssl, self.folder, self.ssl_context = ssl, folder, ssl_context
+        self.port = port or (993 if ssl else 143)
+
+    def _read(self) -> list[MailMessage]:
+        cls = imaplib.IMAP4_SSL if self.ssl else imaplib.IMAP4
+        kwargs = {"ssl_context": self.ssl_context} if self.ssl else {}
+        with cls(self.host, self.port, timeout=15, **kwargs) as imap:
+            imap.login(self.username, self.password)
+            imap.select(self.folder, readonly=True)
+            typ, data = imap.uid("SEARCH", None, "ALL")
+            out = []
+            for uid in (data[0] or b"").split():
+                typ, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+                for part in parts:
+                    if isinstance(part, tuple):
+                        out.append(MailMessage(part[1], key=uid.decode()))
+            return out
+
+    async def messages(self):
+        return await asyncio.to_thread(self._read)
+
+
+def mailbox_from_params(driver: Driver) -> Mailbox | None:
+    """The mailbox the campaign's ``mailbox:`` section describes (None when there is none)."""
+    conf = driver.ctx.campaign.section("mailbox")
+    if not conf:
+        return None
+    if conf["kind"] == "maildir":
+        return MaildirMailbox(driver, driver.ctx.campaign.resolve_path(conf["path"]))
+    secrets = driver.ctx.secrets
+    return ImapMailbox(driver, host=conf["host"], port=conf.get("port"), username=conf["username"],
+                       password=secrets.resolve(conf["password"], "mailbox.password"),
+                       ssl=conf.get("ssl", True), folder=conf.get("folder", "INBOX"))

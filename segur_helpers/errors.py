@@ -1,0 +1,21 @@
+"""Errors the CLI turns into one clear line and exit code 2 (no traceback)."""
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input: names the file, the key and what was expected.
+
+    ``str(err)`` is the single line shown to the user, e.g.
+    ``params/demo.yaml: requirements.SSI/IE.31.data: expected a mapping, got a list``.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
+        self.file = file
+        self.key = key
+        parts = [p for p in (file, key) if p]
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class TargetUnreachable(Exception):
+    """The system under test could not be reached; the proof is ERREUR with this cause."""

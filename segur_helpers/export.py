@@ -1,0 +1,111 @@
+"""Executed notebook → clean PDF proof for reviewers (A4, French, no code).
+
+nbconvert renders the notebook's narrative and evidence cards to HTML (inputs, prompts, the
+parameters cells and the live cover card removed); we wrap it with a cover page built from the
+proof's result (verdict included) and an annex of every evidence file with its SHA-256, then print it
+with the system Chromium (``page.pdf()``): A4, header, footer with requirement, run id and page X/Y.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+from traitlets.config import Config
+
+from .evidence import esc
+from .pdf import band, html_to_pdf
+from .report import _verdict_badge, cover_rows, evidence_table, fmt_time
+from .style import CSS
+
+HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "segur-hide"}
+HIDDEN_OUTPUT_TAGS = {"segur-live"}
+
+PRINT_CSS = """
+@page { size: A4; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #1c2833; margin: 0;
+       font-variant-ligatures: none; /* reviewers search and copy the text: no ﬁ ligatures */ }
+h1 { font-size: 17pt; color: #0b4f8a; margin: 0 0 4mm 0; }
+h2 { font-size: 13pt; color: #0b4f8a; border-bottom: 1px solid #c9d3dd; padding-bottom: 2px; margin-top: 7mm;
+     break-after: avoid; }
+h3 { font-size: 11pt; }
+.anchor-link { display: none; }
+.cover { border: 2px solid #0b4f8a; border-radius: 6px; padding: 6mm 7mm; margin-bottom: 6mm; break-inside: avoid; }
+.cover .kicker { font-size: 9pt; color: #4a5a6a; text-transform: uppercase; letter-spacing: .5px; }
+.cover table { border-collapse: collapse; width: 100%; margin: 3mm 0; }
+.cover th, .cover td { border: 1px solid #d5dde5; padding: 3px 6px; text-align: left; vertical-align: top; font-size: 9.5pt; }
+.cover th { background: #eef2f7; }
+.cover .verdict { font-size: 14pt; margin: 3mm 0; }
+.segur-verdict { font-size: inherit; }
+.annex { break-before: page; }
+.annex table { border-collapse: collapse; width: 100%; font-size: 8pt; }
+.annex th, .annex td { border: 1px solid #d5dde5; padding: 3px 5px; text-align: left; vertical-align: top; }
+.annex th { background: #eef2f7; }
+.annex td.hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt; word-break: break-all; }
+.jp-Cell, .cell { margin: 0; }
+.jp-OutputArea-output, .output_html { overflow: visible; }
+.segur-card img.shot { max-height: 150mm; width: auto; max-width: 100%; }
+"""
+
+
+def _cover(r: dict) -> str:
+    expected = "".join(f"<li><b>{esc(p['id'])}</b> — {esc(p['text'])}</li>" for p in r["expected"])
+    condition = (f"<p><b>Condition d'applicabilité</b> : {esc(r['condition'])} "
+                 f"<i>(déclarée remplie pour cette campagne)</i></p>" if r.get("condition") else "")
+    why = ""
+    if r.get("error"):
+        why = f"<p><b>Cause</b> : {esc(r['error']['message'])}</p>"
+    elif r["verdict"] == "NON CONFORME":
+        why = "<p><b>Vérifications en échec</b> : " + "; ".join(
+            esc(c["label"]) for c in r["checks"] if not c["passed"]) + "</p>"
+    return (f'<section class="cover"><div class="kicker">Ségur du numérique en santé — Vague 2, couloir Hôpital '
+            f'— preuve de conformité</div><h1>{esc(r["requirement"])} — {esc(r["title"])}</h1>'
+            f'<div class="verdict">Verdict : {_verdict_badge(r["verdict"])}</div>{why}'
+            f'<table>{cover_rows(r)}<tr><th>Fin de l\'exécution</th><td>{esc(fmt_time(r["finished"]))}</td></tr>'
+            f'<tr><th>Vérifications</th><td>{sum(c["passed"] for c in r["checks"])} réussie(s) sur '
+            f'{len(r["checks"])}</td></tr></table>'
+            f'<p><b>Exigence</b> ({esc(r["wording_source"])}) : {esc(r["summary"])}</p>{condition}'
+            f'<p><b>Éléments de preuve attendus</b></p><ol>{expected}</ol></section>')
+
+
+def _annex(r: dict, notebook_sha256: str) -> str:
+    return (f'<section class="annex"><h2>Annexe — éléments de preuve et empreintes</h2>'
+            f'<p>Chaque fichier ci-dessous est conservé dans le dossier d\'exécution '
+            f'<b>{esc(r["campaign"])}/{esc(r["run_id"])}</b>, sous <i>evidence/</i> ; son empreinte SHA-256 '
+            f'permet de vérifier qu\'il n\'a pas été modifié (commande <i>segur verify</i> ou '
+            f'<i>sha256sum</i>).</p>{evidence_table(r["evidence"])}'
+            f'<p>Carnet exécuté (notebook.ipynb) : SHA-256 <span class="hash">{esc(notebook_sha256)}</span><br>'
+            f'Outil : segur-proofs {esc(r["toolkit_version"])}, pilote « {esc(r["driver"])} ».</p></section>')
+
+
+def notebook_body_html(nb: nbformat.NotebookNode) -> str:
+    """The notebook's narrative and outputs as HTML, without code, prompts or parameters."""
+    c = Config()
+    c.TagRemovePreprocessor.remove_cell_tags = HIDDEN_CELL_TAGS
+    c.TagRemovePreprocessor.remove_single_output_tags = HIDDEN_OUTPUT_TAGS
+    c.TagRemovePreprocessor.enabled = True
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.anchor_link_text = ""
+    exporter = HTMLExporter(config=c, template_name="basic")
+    exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def proof_html(nb: nbformat.NotebookNode, result: dict, notebook_sha256: str) -> str:
+    return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Preuve {esc(result["scenario"])}'
+            f'</title><style>{CSS}{PRINT_CSS}</style></head><body>{_cover(result)}'
+            f'{notebook_body_html(nb)}{_annex(result, notebook_sha256)}</body></html>')
+
+
+async def export_proof_pdf(browser, notebook_path: Path, result: dict, pdf_path: Path, notebook_sha256: str
+                           ) -> Path:
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    html_text = proof_html(nb, result, notebook_sha256)
+    header = band(f"Preuve Ségur — {result['requirement']} — {result['product']} {result['version']}",
+                  f"Verdict : {result['verdict']}")
+    footer = band(f"{result['scenario']} · exécution {result['run_id']}", page_numbers=True)
+    return await html_to_pdf(browser, html_text, pdf_path, header=header, footer=footer)

@@ -1,0 +1,281 @@
+"""A proof in progress: params, driver, recorder and browser behind one object a notebook awaits.
+
+``proof = await open_proof(campaign, requirement)`` is the first code cell of every scenario notebook;
+``await proof.close()`` the last. Steps are the scenario module's functions decorated with
+:func:`step`: an error inside one makes the proof ERREUR with its cause and the following steps are
+shown as not run, so the notebook always runs to the end and the PDF always says what happened.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import secrets as _secrets
+import time
+import traceback
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from . import __version__, catalog
+from .drivers import DriverContext, load_driver_class
+from .errors import TargetUnreachable, UserError
+from .evidence import Recorder, esc
+from .ids import safe_name
+from .params import Campaign, Secrets, load_campaign
+
+PARIS = ZoneInfo("Europe/Paris")
+CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR = "CONFORME", "NON CONFORME", "NON APPLICABLE", "ERREUR"
+VERDICTS = (CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR)
+RESULT_FILE = "result.json"
+TOOLKIT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def now_paris() -> datetime:
+    return datetime.now(PARIS)
+
+
+def default_outputs() -> Path:
+    return Path(os.environ.get("SEGUR_OUTPUTS") or TOOLKIT_ROOT / "outputs")
+
+
+@dataclass
+class StepRecord:
+    number: int
+    title: str
+    status: str = "pending"   # done | error | skipped
+    error: str = ""
+    duration_s: float = 0.0
+
+
+def _substitute(node: Any, uniq: str) -> Any:
+    if isinstance(node, str):
+        return node.replace("{uniq}", uniq)
+    if isinstance(node, dict):
+        return {k: _substitute(v, uniq) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, uniq) for v in node]
+    return node
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> None:
+    """Any HTTP answer counts as reachable; a refused or timed-out connection does not."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TargetUnreachable(f"cible injoignable : {url} ({reason})") from None
+
+
+class Proof:
+    """One scenario's proof. Attributes a notebook or scenario module uses: ``driver``, ``data``,
+    ``recorder`` (also reachable as ``proof.screenshot``/``email``/``check``), ``requirement``."""
+
+    def __init__(self, campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
+                 proof_dir: Path, run_id: str, secrets: Secrets):
+        self.campaign = campaign
+        self.requirement = requirement
+        self.scenario = scenario
+        self.dir = proof_dir
+        self.run_id = run_id
+        self.secrets = secrets
+        self.recorder = Recorder(proof_dir / "evidence", secrets)
+        self.uniq = _secrets.token_hex(4)
+        self.data: dict[str, Any] = _substitute(campaign.requirements[requirement.id]["data"], self.uniq)
+        self.steps: list[StepRecord] = []
+        self.error: dict[str, Any] | None = None
+        self.started = now_paris()
+        self.driver = None
+        self._pw = None
+        self._browser = None
+        self._closed = False
+        self.result: dict[str, Any] | None = None
+
+    # convenience: the recorder's captures on the proof itself
+    @property
+    def screenshot(self):
+        return self.recorder.screenshot
+
+    @property
+    def email(self):
+        return self.recorder.email
+
+    @property
+    def check(self):
+        return self.recorder.check
+
+    @property
+    def timeouts(self) -> dict[str, float]:
+        return self.campaign.timeouts
+
+    def fail(self, step: int, exc: BaseException) -> None:
+        """Mark the proof ERREUR (could not run) with the cause, once."""
+        if self.error is not None:
+            return
+        if isinstance(exc, TargetUnreachable):
+            kind, message = "target_unreachable", str(exc)
+        elif isinstance(exc, asyncio.TimeoutError):
+            kind, message = "timeout", f"délai dépassé ({self.timeouts['step_s']:.0f} s) à l'étape {step}"
+        elif isinstance(exc, UserError):
+            kind, message = "bad_input", str(exc)
+        else:
+            kind = "exception"
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message = f"{type(exc).__name__}: {first}"[:400]
+        message = self.secrets.redact(message)
+        self.error = {"kind": kind, "message": message, "step": step,
+                      "detail": self.secrets.redact("".join(traceback.format_exception_only(type(exc), exc)))[:2000]}
+        self.recorder.show(f'<div class="segur-card segur-error"><h4>Erreur d\'exécution à l\'étape {step}</h4>'
+                           f'<p>{esc(message)}</p><p>La preuve ne peut pas conclure : verdict ERREUR.</p></div>')
+
+    async def run_step(self, number: int, title: str, fn: Callable[..., Awaitable[Any]], *args, **kwargs):
+        record = StepRecord(number, title)
+        self.steps.append(record)
+        if self.error is not None:
+            record.status = "skipped"
+            self.recorder.show(f'<div class="segur-card segur-error"><h4>Étape {number} non exécutée</h4>'
+                               f'<p>Une erreur à l\'étape {self.error["step"]} empêche de la dérouler.</p></div>')
+            return None
+        self.recorder.current_step = number
+        t0 = time.monotonic()
+        try:
+            return await asyncio.wait_for(fn(self, *args, **kwargs), timeout=self.timeouts["step_s"])
+        except Exception as exc:  # noqa: BLE001 — any failure to run is ERREUR with its cause
+            record.status = "error"
+            record.error = type(exc).__name__
+            self.fail(number, exc)
+            return None
+        finally:
+            record.duration_s = round(time.monotonic() - t0, 3)
+            if record.status == "pending":
+                record.status = "done"
+
+    # -- verdict ---------------------------------------------------------------------------------
+    def verdict(self) -> str:
+        if self.error is not None:
+            return ERREUR
+        if not self.recorder.checks:
+            return ERREUR
+        return CONFORME if all(c.passed for c in self.recorder.checks) else NON_CONFORME
+
+    def cover(self) -> dict[str, Any]:
+        return cover_info(self.campaign, self.requirement, self.scenario, self.run_id)
+
+    async def close(self) -> None:
+        """Compute the verdict, show it, write ``result.json``; release the browser and the driver."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.driver is not None:
+                await self.driver.close()
+        except Exception:  # noqa: BLE001 — closing must not hide the verdict
+            pass
+        finally:
+            if self._browser is not None:
+                await self._browser.close()
+            if self._pw is not None:
+                await self._pw.stop()
+        finished = now_paris()
+        verdict = self.verdict()
+        if verdict == ERREUR and self.error is None:
+            self.error = {"kind": "no_check", "message": "aucune vérification n'a été effectuée", "step": 0,
+                          "detail": ""}
+        result = self.cover() | {
+            "verdict": verdict, "started": self.started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "duration_s": round((finished - self.started).total_seconds(), 2),
+            "steps": [vars(s) for s in self.steps], "error": self.error,
+        } | self.recorder.to_dict()
+        self.result = result
+        from .report import final_card  # local: report imports this module's constants
+        self.recorder.show(final_card(result), metadata={"segur": {"result": result}}, tags=("segur-final",))
+        tmp = self.dir / (RESULT_FILE + ".tmp")
+        tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.replace(self.dir / RESULT_FILE)
+
+
+def cover_info(campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
+               run_id: str) -> dict[str, Any]:
+    """What the cover of a proof says, before any step ran."""
+    c = campaign
+    return {
+        "requirement": requirement.id, "squash_ref": requirement.squash_ref, "title": requirement.title,
+        "chapter": requirement.chapter, "scenario": scenario.id, "scenario_title": scenario.title,
+        "expected": [{"id": pid, "text": text} for pid, text in scenario.proofs],
+        "condition": requirement.condition if requirement.conditional else "",
+        "summary": requirement.summary, "wording_source": "résumé du projet segur-proofs",
+        "campaign": c.name, "vendor": c.vendor, "product": c.product, "version": c.version,
+        "target_url": c.target_url, "operator": c.operator, "driver": c.driver, "run_id": run_id,
+        "toolkit_version": __version__,
+    }
+
+
+def error_result(campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario, run_id: str,
+                 *, message: str, kind: str, started: datetime, finished: datetime) -> dict[str, Any]:
+    """The result of a proof whose notebook could not run to its end (written by the batch)."""
+    return cover_info(campaign, requirement, scenario, run_id) | {
+        "verdict": ERREUR, "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "duration_s": round((finished - started).total_seconds(), 2), "steps": [],
+        "error": {"kind": kind, "message": message, "step": 0, "detail": ""}, "evidence": [], "checks": []}
+
+
+def step(number: int, title: str):
+    """Decorate an async scenario step ``fn(proof, ...)``: numbered, timed, errors caught as ERREUR."""
+    def deco(fn):
+        @functools.wraps(fn)
+        async def wrapper(proof: Proof, *args, **kwargs):
+            return await proof.run_step(number, title, fn, *args, **kwargs)
+        wrapper.step_number, wrapper.step_title = number, title
+        return wrapper
+    return deco
+
+
+async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | Path = "", run_id: str = "",
+                     scenario: int = 1) -> Proof:
+    """Open a proof: validate the params, start the browser and the driver, show the cover card.
+
+    ``run_dir`` is the proof's folder (the batch sets it); empty in JupyterLab, where a new folder is
+    made under ``outputs/<campaign>/interactive-<time>/``.
+    """
+    camp = load_campaign(campaign)
+    req = catalog.get(requirement)
+    if req is None or req.id not in camp.requirements:
+        raise UserError(f"requirement {requirement!r} is not in the campaign; expected one of "
+                        f"{', '.join(camp.requirements)}", file=str(campaign), key="requirements")
+    scen = next((s for s in req.scenarios if s.number == scenario), None)
+    if scen is None:
+        raise UserError(f"no scenario {scenario} for {req.id}", key="scenario")
+    if not run_dir:
+        run_id = run_id or "interactive-" + now_paris().strftime("%Y%m%dT%H%M%S")
+        run_dir = default_outputs() / camp.name / run_id / safe_name(scen.id)
+    proof_dir = Path(run_dir)
+    proof_dir.mkdir(parents=True, exist_ok=True)
+    secrets = Secrets()
+    proof = Proof(camp, req, scen, proof_dir, run_id or proof_dir.parent.name, secrets)
+    from .report import cover_card
+    proof.recorder.show(cover_card(proof.cover()), tags=("segur-live",))
+    proof.recorder.current_step = 0
+    try:
+        await asyncio.to_thread(check_reachable, camp.target_url)
+        from playwright.async_api import async_playwright
+
+        from .browser import launch
+        proof._pw = await async_playwright().start()
+        proof._browser = await launch(proof._pw)
+        driver_cls = load_driver_class(camp.driver, file=str(camp.path))
+        proof.driver = driver_cls(DriverContext(campaign=camp, secrets=secrets, browser=proof._browser,
+                                                settings=camp.section("driver_settings")))
+        await asyncio.wait_for(proof.driver.start(), timeout=camp.timeouts["step_s"])
+    except Exception as exc:  # noqa: BLE001 — the proof says ERREUR with the cause
+        proof.fail(0, exc)
+    return proof

@@ -1,0 +1,87 @@
+"""French HTML blocks a reviewer reads: the cover, the checks table and the evidence annex.
+
+The same blocks appear inline in JupyterLab and in the PDF proof (which is printed from the executed
+notebook), so what the referencing team sees while running is what the reviewer gets.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .evidence import esc
+
+STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
+KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange HTTP",
+           "attachment": "pièce jointe", "observation": "relevé (JSON)"}
+
+
+def _verdict_badge(verdict: str) -> str:
+    return f'<span class="segur-verdict {verdict.replace(" ", "_")}">{esc(verdict)}</span>'
+
+
+def fmt_time(iso: str) -> str:
+    try:
+        d = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso or "")
+    return d.strftime("%d/%m/%Y à %H:%M:%S (heure de Paris)")
+
+
+def cover_rows(c: dict) -> str:
+    rows = [
+        ("Exigence", f"{c['requirement']} (référence Squash {c['squash_ref']}) — {c['title']}"),
+        ("Scénario", f"{c['scenario']} — {c['scenario_title']}"),
+        ("Éditeur", c["vendor"]),
+        ("Produit et version", f"{c['product']} {c['version']}"),
+        ("Environnement testé", c["target_url"]),
+        ("Opérateur", c["operator"]),
+        ("Campagne / exécution", f"{c['campaign']} / {c['run_id']}"),
+    ]
+    if c.get("started"):
+        rows.append(("Date et heure", fmt_time(c["started"])))
+    return "".join(f"<tr><th style='width:30%'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+
+
+def cover_card(c: dict) -> str:
+    """Shown when the proof opens (JupyterLab); the PDF prints its own cover with the final verdict."""
+    expected = "".join(f"<li><b>{esc(p['id'])}</b> — {esc(p['text'])}</li>" for p in c["expected"])
+    return (f'<div class="segur-card"><h4>Preuve {esc(c["scenario"])} — {_verdict_badge("EN COURS")}</h4>'
+            f'<table>{cover_rows(c)}</table><p><b>Éléments attendus</b></p><ol>{expected}</ol></div>')
+
+
+def checks_table(checks: list[dict]) -> str:
+    if not checks:
+        return "<p>Aucune vérification n'a pu être effectuée.</p>"
+    rows = "".join(
+        f"<tr><td>{esc(c['step'] if c['step'] is not None else '—')}</td><td>{esc(c['label'])}</td>"
+        f"<td>{esc(c['expected'])}</td><td>{esc(c['observed'])}</td>"
+        f"<td class='{'segur-pass' if c['passed'] else 'segur-fail'}'>{esc(c['result'])}</td></tr>"
+        for c in checks)
+    return ("<table style='table-layout:fixed'><tr><th style='width:7%'>Étape</th><th style='width:31%'>"
+            "Vérification</th><th style='width:24%'>Attendu</th><th style='width:28%'>Observé</th>"
+            "<th style='width:10%'>Résultat</th></tr>" + rows + "</table>")
+
+
+def evidence_table(items: list[dict]) -> str:
+    if not items:
+        return "<p>Aucun élément de preuve n'a été enregistré.</p>"
+    rows = "".join(
+        f"<tr><td>{esc(i['step'] if i['step'] is not None else '—')}</td><td>{esc(i['name'])}"
+        f"{' (fourni par l’opérateur)' if i.get('manual') else ''}</td><td>{esc(KIND_FR.get(i['kind'], i['kind']))}</td>"
+        f"<td>{esc(i['caption'])}</td><td class='hash'>{esc(i['sha256'])}</td></tr>" for i in items)
+    return ("<table style='table-layout:fixed'><tr><th style='width:7%'>Étape</th><th style='width:27%'>Fichier"
+            "</th><th style='width:12%'>Nature</th><th style='width:26%'>Description</th>"
+            "<th style='width:28%'>SHA-256</th></tr>" + rows + "</table>")
+
+
+def final_card(r: dict) -> str:
+    failed = [c for c in r["checks"] if not c["passed"]]
+    lines = []
+    if r.get("error"):
+        lines.append(f"<p><b>Cause de l'erreur</b> (étape {esc(r['error']['step'])}) : {esc(r['error']['message'])}</p>")
+    if failed:
+        lines.append("<p><b>Vérifications en échec</b> : " + "; ".join(esc(c["label"]) for c in failed) + "</p>")
+    steps = "".join(f"<li>Étape {s['number']} — {esc(s['title'])} : {STEP_STATUS.get(s['status'], s['status'])}"
+                    f" ({s['duration_s']:.1f} s)</li>" for s in r["steps"])
+    return (f'<div class="segur-card segur-final"><h4>Verdict de la preuve {esc(r["scenario"])} : '
+            f'{_verdict_badge(r["verdict"])}</h4>{"".join(lines)}<ul>{steps}</ul>'
+            f'<h4>Tableau des vérifications</h4>{checks_table(r["checks"])}</div>')
