@@ -21,7 +21,8 @@ demo: setup
 	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
-test: setup
+test:
+	@BOOTSTRAP_TEST=1 ./scripts/bootstrap.sh
 	$(BIN)/python -m pytest
 
 # JupyterLab on the notebooks, with the demo target running (Ctrl-C stops both).

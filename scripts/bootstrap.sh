@@ -38,18 +38,39 @@ have_chromium() {
   done
   return 1
 }
+# Debian packages: Chromium (proofs, screenshots) and DejaVu fonts (the proofs' typeface) for every
+# use; the test servers (dovecot for the IMAP mailbox) for `make test` only (BOOTSTRAP_TEST=1).
+as_root_apt() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+}
+APT_UPDATED=0
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ $APT_UPDATED = 0 ]; then apt-get -o DPkg::Lock::Timeout=300 update -qq; APT_UPDATED=1; fi
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@" >/dev/null
+}
 if ! have_chromium; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if as_root_apt; then
     echo "bootstrap: installing Debian's chromium (no Chromium found)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    apt_install chromium fonts-dejavu-core
   else
     echo "error: no Chromium found; install Debian's chromium (sudo apt-get install chromium fonts-dejavu-core) or set SEGUR_CHROMIUM" >&2
     exit 2
   fi
 fi
-# The proofs are typeset in DejaVu; install it when root and missing (Chromium falls back otherwise).
-if [ ! -d /usr/share/fonts/truetype/dejavu ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null || true
+if [ ! -d /usr/share/fonts/truetype/dejavu ] && as_root_apt; then
+  apt_install fonts-dejavu-core || true
+fi
+if [ "${BOOTSTRAP_TEST:-0}" = 1 ]; then
+  missing=()
+  [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if as_root_apt; then
+      echo "bootstrap: installing test servers: ${missing[*]}"
+      apt_install "${missing[@]}"
+    else
+      echo "error: the tests need ${missing[*]}; install them (sudo apt-get install ${missing[*]})" >&2
+      exit 2
+    fi
+  fi
 fi

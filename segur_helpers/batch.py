@@ -142,7 +142,9 @@ def _execute(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str)
         papermill.execute_notebook(
             str(planned.scenario.notebook_path), str(out_nb), parameters=params, kernel_name="python3",
             progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            execution_timeout=int(campaign.timeouts["proof_s"]), cwd=str(planned.scenario.notebook_path.parent))
+            execution_timeout=int(campaign.timeouts["proof_s"]), cwd=str(planned.scenario.notebook_path.parent),
+            # the kernel's start-up warnings (TCP transport on loopback) are noise for the operator
+            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as exc:
         failure = ("notebook_error", f"le carnet s'est arrêté sur une erreur : {exc.ename}: {exc.evalue}"[:400])
     except Exception as exc:  # noqa: BLE001 — kernel died, timeout …: the proof is ERREUR, the run goes on

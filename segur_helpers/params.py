@@ -167,6 +167,16 @@ def load_campaign(path: str | Path) -> Campaign:
             _req(mailbox, "host", str, shown, "mailbox", "the IMAP server's host name")
             _req(mailbox, "username", str, shown, "mailbox", "the IMAP user name")
             _req(mailbox, "password", str, shown, "mailbox", "a secret reference env:NAME")
+            port = mailbox.get("port")
+            if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
+                raise _fail(shown, "mailbox.port", f"expected a TCP port number, got {port!r}")
+            if not isinstance(mailbox.get("ssl", True), bool):
+                raise _fail(shown, "mailbox.ssl", "expected true or false")
+            ca_file = mailbox.get("ca_file")
+            if ca_file is not None:
+                ca = Path(ca_file) if Path(ca_file).is_absolute() else path.resolve().parent / ca_file
+                if not ca.is_file():
+                    raise _fail(shown, "mailbox.ca_file", f"{ca} not found; expected a PEM CA certificate file")
         else:
             raise _fail(shown, "mailbox.kind", f"{kind!r}; expected maildir or imap")
 

@@ -122,3 +122,34 @@ def test_unreachable_target_is_erreur_with_cause(tmp_path, write_params):
     text = _pdf_text(runs[0] / "SSI_IE.31.01" / "SSI_IE.31.01.pdf")
     assert "ERREUR" in text and "cible injoignable" in text
     assert json.loads((runs[0] / "run.json").read_text())["status"] == "complete"
+
+
+def test_imap_mailbox_gives_same_verdict(tmp_path, write_params, admin_password, monkeypatch):
+    """The professional's mailbox read over IMAPS (a real dovecot serving the demo's Maildir)."""
+    import shutil
+    import tempfile
+
+    from demo_dpi.stack import DemoStack
+    from imap_server import Dovecot
+
+    imap_password = "imap-" + admin_password[::-1]
+    monkeypatch.setenv("SEGUR_TEST_IMAP_PASSWORD", imap_password)
+    # dovecot's unprivileged processes must traverse to the Maildir: pytest's tmp_path is 0700
+    base = Path(tempfile.mkdtemp(prefix="segur-imap-"))
+    base.chmod(0o755)
+    try:
+        with DemoStack(base / "target") as stack:
+            imap = Dovecot(base / "dovecot", stack.maildir, "pro", imap_password).start()
+            try:
+                mailbox = {"kind": "imap", "host": "127.0.0.1", "port": imap.port, "username": "pro",
+                           "password": "env:SEGUR_TEST_IMAP_PASSWORD", "ca_file": str(imap.ca_file)}
+                proc, runs = _run(tmp_path, write_params, stack, mailbox=mailbox)
+            finally:
+                imap.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert proc.returncode == 0, proc.stderr
+    result = _result(runs[0])
+    assert result["verdict"] == "CONFORME", result["checks"]
+    _assert_no_secret(runs[0], admin_password, proc.stdout, proc.stderr)
+    _assert_no_secret(runs[0], imap_password)

@@ -5,6 +5,7 @@ import asyncio
 import email.utils
 import imaplib
 import mailbox as mb
+import ssl
 import time
 from pathlib import Path
 
@@ -95,6 +96,11 @@ def mailbox_from_params(driver: Driver) -> Mailbox | None:
     if conf["kind"] == "maildir":
         return MaildirMailbox(driver, driver.ctx.campaign.resolve_path(conf["path"]))
     secrets = driver.ctx.secrets
+    context = None
+    if conf.get("ssl", True):
+        # a hospital's internal CA (ca_file) or the system's trust store; certificates are always verified
+        ca_file = conf.get("ca_file")
+        context = ssl.create_default_context(cafile=str(driver.ctx.campaign.resolve_path(ca_file)) if ca_file else None)
     return ImapMailbox(driver, host=conf["host"], port=conf.get("port"), username=conf["username"],
                        password=secrets.resolve(conf["password"], "mailbox.password"),
-                       ssl=conf.get("ssl", True), folder=conf.get("folder", "INBOX"))
+                       ssl=conf.get("ssl", True), folder=conf.get("folder", "INBOX"), ssl_context=context)
