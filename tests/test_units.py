@@ -97,3 +97,17 @@ def test_demo_dpi_rejects_bad_form_and_anonymous(demo_app):
     assert client.post("/accounts/new", data=FORM | {"rpps": "12"}).status_code == 400
     anonymous = client.application.test_client()
     assert anonymous.get("/accounts").status_code == 302
+
+
+def test_driver_named_in_params():
+    from segur_helpers.drivers import Driver, load_driver_class
+    from segur_helpers.drivers.demo import DemoDriver
+    from segur_helpers.errors import UserError
+
+    assert load_driver_class("demo") is DemoDriver
+    assert load_driver_class("segur_helpers.drivers.demo:DemoDriver") is DemoDriver  # a vendor's module:Class
+    for bad, needle in (("nosuch", "unknown driver"), ("nosuch_pkg.mod:Driver", "cannot import"),
+                        ("segur_helpers.ids:safe_name", "not a subclass")):
+        with pytest.raises(UserError, match=needle):
+            load_driver_class(bad, file="p.yaml")
+    assert issubclass(DemoDriver, Driver)
