@@ -236,6 +236,9 @@ def write_docx(info: dict, out: Path) -> Path:
         doc.styles[name].font.color.rgb = blue
     doc.styles["Heading 1"].font.size = Pt(16)
     doc.styles["Heading 2"].font.size = Pt(12.5)
+    for name in ("Header", "Footer"):  # the page X/Y fields take the style's size
+        doc.styles[name].font.size = Pt(7.5)
+        doc.styles[name].font.color.rgb = grey
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     section.left_margin = section.right_margin = Cm(1.8)
@@ -320,17 +323,6 @@ def write_docx(info: dict, out: Path) -> Path:
     doc.add_heading("6. Pièces jointes", level=2)
     if not info["attachments"]:
         doc.add_paragraph("Aucune pièce jointe.")
-    for i, a in enumerate(info["attachments"], 1):
-        if not a["image"]:
-            continue
-        img = Image.from_file(a["path"])
-        ratio = img.px_height / max(img.px_width, 1)
-        width = min(text_width, int(Cm(11) / ratio) if ratio else text_width)
-        doc.add_picture(a["path"], width=width)
-        doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        cap = doc.add_paragraph()
-        cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        small(cap, f"Pièce {i} — {a['caption']} ({a['name']})", size=9)
     if info["attachments"]:
         table = doc.add_table(rows=1, cols=5)
         table.style = "Table Grid"
@@ -350,6 +342,17 @@ def write_docx(info: dict, out: Path) -> Path:
                 cell.text, cell.width = value, Cm(w)
             cells[4].paragraphs[0].runs[0].font.size = Pt(7)
             cells[4].paragraphs[0].runs[0].font.name = "Courier New"
+    for i, a in enumerate(info["attachments"], 1):
+        if not a["image"]:
+            continue
+        img = Image.from_file(a["path"])
+        ratio = img.px_height / max(img.px_width, 1)
+        width = min(text_width, int(Cm(11) / ratio) if ratio else text_width)
+        doc.add_picture(a["path"], width=width)
+        doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        cap = doc.add_paragraph()
+        cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        small(cap, f"Pièce {i} — {a['caption']} ({a['name']})", size=9)
     doc.add_heading("7. Signature", level=2).paragraph_format.keep_with_next = True
     doc.add_paragraph(f"Je soussigné(e) {sig['name']}, {sig['role']}, atteste pour {info['vendor']} "
                       f"l'exactitude des informations ci-dessus concernant le produit {info['product']} "

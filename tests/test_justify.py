@@ -142,14 +142,14 @@ def test_imported_rem_wording_is_quoted(tmp_path):
     proc, runs = run_campaign(params, tmp_path / "outputs")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((runs[0] / SCEN / "result.json").read_text())
-    assert result["wording_source"] == "libellé officiel du REM importé (export_full.xlsx, export Squash)"
+    assert result["wording_source"] == "libellé officiel du REM importé — export_full.xlsx, export Squash"
     assert result["summary"] == official.statement
     assert result["condition"] == condition_clause(official.statement) and result["condition"]
     assert result["expected_source"] == "résumé du projet segur-proofs"  # a Squash export has no proofs
     first_words = " ".join(official.statement.split()[:12])
     for text in (pdf_text(runs[0] / SCEN / f"{SCEN}-justification.pdf"),
                  docx_text(runs[0] / SCEN / f"{SCEN}-justification.docx")):
-        assert "libellé officiel du REM importé (export_full.xlsx" in text
+        assert "libellé officiel du REM importé — export_full.xlsx" in text
         assert first_words in text
         assert words(catalog.get("SSI/IE.31").summary) not in text  # the official words replace the summary
     # importing again does not silently replace the catalogue

@@ -58,7 +58,7 @@ def condition_clause(statement: str) -> str:
 
 
 def rem_source(rem: RemCatalog) -> str:
-    return f"libellé officiel du REM importé ({rem.source}, {LAYOUT_FR.get(rem.layout, rem.layout)})"
+    return f"libellé officiel du REM importé — {rem.source}, {LAYOUT_FR.get(rem.layout, rem.layout)}"
 
 
 def wording(requirement: Requirement, scenario: Scenario | None, rem: RemCatalog | None) -> dict[str, Any]:
