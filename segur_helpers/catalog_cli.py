@@ -23,7 +23,7 @@ from pathlib import Path
 from .errors import UserError
 
 COVERAGE_COLUMNS = ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture", "Carnet(s)",
-                    "Campagne", "Dans le REM importé")
+                    "Campagne", "Dans le REM importé", "Criticité", "Statut Squash")
 COVERAGE_FR = {"notebook": "carnet de scénario", "justification": "justification (condition non remplie)",
                "catalogue only": "au catalogue, carnet manquant", "nothing": "rien"}
 
@@ -128,6 +128,8 @@ class CoverageRow:
     notebooks: str
     campaign: str
     in_rem: bool
+    criticality: str = ""
+    status_squash: str = ""
 
 
 def coverage_rows(rem, campaign=None) -> list[CoverageRow]:
@@ -158,7 +160,9 @@ def coverage_rows(rem, campaign=None) -> list[CoverageRow]:
             function=(official.function if official and official.function else mine.function if mine else ""),
             nature=(official.nature or "") if official else "",
             conditional={True: "OUI", False: "NON", None: ""}[cond], status=status,
-            notebooks=", ".join(notebooks), campaign=in_campaign, in_rem=official is not None))
+            notebooks=", ".join(notebooks), campaign=in_campaign, in_rem=official is not None,
+            criticality=(official.criticality or "") if official else "",
+            status_squash=(official.status or "") if official else ""))
     return rows
 
 
@@ -271,9 +275,9 @@ def _write_coverage(path: Path, rows: list[CoverageRow], rem, campaign) -> None:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
     for r in rows:
         ws.append([r.id, r.chapter, r.function, r.nature, r.conditional, COVERAGE_FR[r.status], r.notebooks,
-                   r.campaign, "oui" if r.in_rem else "non"])
+                   r.campaign, "oui" if r.in_rem else "non", r.criticality, r.status_squash])
         ws.cell(ws.max_row, 6).fill = PatternFill("solid", fgColor=fills[r.status])
-    for col, width in zip("ABCDEFGHI", (18, 30, 34, 14, 14, 34, 24, 22, 12)):
+    for col, width in zip("ABCDEFGHIJK", (18, 30, 34, 14, 14, 34, 24, 22, 12, 11, 18)):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=2):
         for cell in row:

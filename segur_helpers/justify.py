@@ -31,6 +31,9 @@ from .proof import NON_APPLICABLE, cover_info, now_paris
 from .report import _verdict_badge, fmt_time
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif"}
+# text attachments (configuration extracts…) are also reproduced in the documents, up to this size
+TEXT_SUFFIXES = {".txt", ".yaml", ".yml", ".json", ".xml", ".csv", ".conf", ".ini", ".properties", ".log", ".md"}
+TEXT_MAX_BYTES = 20_000
 ATTACHMENTS_DIR = "attachments"
 KICKER = "Ségur du numérique en santé — Vague 2, couloir Hôpital — justification d'exigence conditionnelle"
 
@@ -41,6 +44,9 @@ JUSTIFY_CSS = """
 .just figure { margin: 3mm 0; break-inside: avoid; text-align: center; }
 .just figure img { max-width: 100%; max-height: 110mm; border: 1px solid #9aa7b4; }
 .just figcaption { font-size: 9pt; color: #4a5a6a; margin-top: 1mm; }
+.just figure.text { text-align: left; }
+.just figure.text pre { white-space: pre-wrap; word-break: break-word; font-family: "DejaVu Sans Mono", monospace;
+  font-size: 8pt; background: #f7f9fb; border: 1px solid #e1e7ee; padding: 2mm 3mm; margin: 1mm 0 0 0; }
 .just table.grid { border-collapse: collapse; width: 100%; font-size: 9pt; }
 .just table.grid th, .just table.grid td { border: 1px solid #d5dde5; padding: 3px 6px; text-align: left;
   vertical-align: top; }
@@ -48,7 +54,7 @@ JUSTIFY_CSS = """
 .just table.grid tr { break-inside: avoid; }
 .just td.hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; word-break: break-all; }
 .just .signature { break-inside: avoid; }
-.just .signature td.blank { height: 28mm; }
+.just .signature td.blank { height: 24mm; }
 .just .colophon { font-size: 8pt; color: #6b7b8b; margin-top: 6mm; }
 """
 
@@ -77,8 +83,18 @@ def copy_attachments(campaign: Campaign, requirement_id: str, dest: Path) -> lis
             shutil.copyfileobj(fin, fout)
         out.append({"name": name, "path": str(target), "caption": entry["caption"] or src.name,
                     "source": entry["path"], "size": target.stat().st_size, "sha256": sha256_file(target),
-                    "image": target.suffix.lower() in IMAGE_SUFFIXES})
+                    "image": target.suffix.lower() in IMAGE_SUFFIXES, "text": _text_of(target)})
     return out
+
+
+def _text_of(path: Path) -> str | None:
+    """The content of a small text attachment, to be reproduced; None for anything else."""
+    if path.suffix.lower() not in TEXT_SUFFIXES or path.stat().st_size > TEXT_MAX_BYTES:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").rstrip()
+    except UnicodeDecodeError:
+        return None
 
 
 def justification_info(campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
@@ -97,9 +113,31 @@ def justification_info(campaign: Campaign, requirement: catalog.Requirement, sce
 
 # -- HTML → PDF ---------------------------------------------------------------------------------------
 
-def _paragraphs(text: str) -> str:
-    blocks = [b.strip() for b in str(text).replace("\r\n", "\n").split("\n\n") if b.strip()]
-    return "".join("<p>" + "<br>".join(esc(line) for line in b.splitlines()) + "</p>" for b in blocks)
+_BULLET = ("- ", "* ", "• ")
+
+
+def blocks(text: str, *, reflow: bool = False) -> list[list[str]]:
+    """Paragraphs (split at blank lines), each a list of lines. With ``reflow`` (text written in the
+    params, wrapped by hand), the lines of a paragraph are joined, except those starting a bullet."""
+    out = []
+    for block in str(text).replace("\r\n", "\n").split("\n\n"):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if reflow:
+            joined: list[str] = []
+            for line in lines:
+                if joined and not line.startswith(_BULLET):
+                    joined[-1] += " " + line
+                else:
+                    joined.append(line)
+            lines = joined
+        out.append(lines)
+    return out
+
+
+def _paragraphs(text: str, *, reflow: bool = False) -> str:
+    return "".join("<p>" + "<br>".join(esc(line) for line in b) + "</p>" for b in blocks(text, reflow=reflow))
 
 
 def cover_pairs(info: dict) -> list[tuple[str, str]]:
@@ -137,6 +175,10 @@ def justification_html(info: dict) -> str:
         f'{base64.b64encode(Path(a["path"]).read_bytes()).decode()}" alt="{esc(a["caption"])}">'
         f'<figcaption>Pièce {i} — {esc(a["caption"])} ({esc(a["name"])})</figcaption></figure>'
         for i, a in enumerate(info["attachments"], 1) if a["image"])
+    images += "".join(
+        f'<figure class="text"><figcaption>Pièce {i} — {esc(a["caption"])} ({esc(a["name"])}), reproduite '
+        f'ci-dessous</figcaption><pre>{esc(a["text"])}</pre></figure>'
+        for i, a in enumerate(info["attachments"], 1) if a.get("text"))
     listed = "".join(f'<tr><td>{i}</td><td>{esc(a["name"])}</td><td>{esc(a["caption"])}</td><td>{a["size"]} '
                    f'octets</td><td class="hash">{esc(a["sha256"])}</td></tr>'
                    for i, a in enumerate(info["attachments"], 1))
@@ -152,8 +194,8 @@ def justification_html(info: dict) -> str:
         f'<div class="quote">{_paragraphs(condition)}</div>'
         f'<p>Pour le produit <b>{esc(info["product"])} {esc(info["version"])}</b> de {esc(info["vendor"])}, '
         f'cette condition <b>n\'est pas remplie</b>.</p>'
-        f'<h2>3. Fonctionnement du produit</h2>{_paragraphs(info["explanation"])}'
-        f'<h2>4. Pourquoi la situation visée par l\'exigence ne se présente pas</h2>{_paragraphs(info["reason"])}'
+        f'<h2>3. Fonctionnement du produit</h2>{_paragraphs(info["explanation"], reflow=True)}'
+        f'<h2>4. Pourquoi la situation visée par l\'exigence ne se présente pas</h2>{_paragraphs(info["reason"], reflow=True)}'
         f'<h2>5. Éléments de preuve remplacés par ce document</h2>'
         f'<p class="source">{esc(info.get("expected_source") or "")}</p><ol>{expected}</ol>'
         f'<h2>6. Pièces jointes</h2>{attachments}'
@@ -164,11 +206,11 @@ def justification_html(info: dict) -> str:
         f'<tr><th>Fonction</th><td>{esc(sig["role"])}</td></tr>'
         f'<tr><th>Date</th><td>{esc(fr_date(info["date"]))}</td></tr>'
         f'<tr><th>Valable jusqu\'au</th><td>{esc(fr_date(info["expires"]))}</td></tr>'
-        f'<tr><th>Signature</th><td class="blank"></td></tr></table></section>'
+        f'<tr><th>Signature</th><td class="blank"></td></tr></table>'
         f'<p class="colophon">Document produit par segur-proofs {esc(info["toolkit_version"])} — campagne '
         f'{esc(info["campaign"])}, exécution {esc(info["run_id"])}. Les pièces jointes sont conservées dans le '
         f'dossier d\'exécution sous {ATTACHMENTS_DIR}/ ; leur empreinte SHA-256 permet de vérifier qu\'elles '
-        f'n\'ont pas été modifiées.</p>')
+        f'n\'ont pas été modifiées.</p></section>')
     return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Justification '
             f'{esc(info["scenario"])}</title><style>{CSS}{PRINT_CSS}{JUSTIFY_CSS}</style></head>'
             f'<body class="just">{cover}{body}</body></html>')
@@ -274,10 +316,10 @@ def write_docx(info: dict, out: Path) -> Path:
                 c.width = Cm(w)
         return table
 
-    def paragraphs(text: str, style: str | None = None):
-        for block in [b.strip() for b in str(text).replace("\r\n", "\n").split("\n\n") if b.strip()]:
+    def paragraphs(text: str, style: str | None = None, reflow: bool = False):
+        for block in blocks(text, reflow=reflow):
             p = doc.add_paragraph(style=style)
-            for i, line in enumerate(block.splitlines()):
+            for i, line in enumerate(block):
                 if i:
                     p.add_run().add_break()
                 p.add_run(line)
@@ -311,9 +353,9 @@ def write_docx(info: dict, out: Path) -> Path:
     p.add_run("n'est pas remplie").bold = True
     p.add_run(".")
     doc.add_heading("3. Fonctionnement du produit", level=2)
-    paragraphs(info["explanation"])
+    paragraphs(info["explanation"], reflow=True)
     doc.add_heading("4. Pourquoi la situation visée par l'exigence ne se présente pas", level=2)
-    paragraphs(info["reason"])
+    paragraphs(info["reason"], reflow=True)
     doc.add_heading("5. Éléments de preuve remplacés par ce document", level=2)
     source(info.get("expected_source") or "")
     for item in info["expected"]:
@@ -353,6 +395,18 @@ def write_docx(info: dict, out: Path) -> Path:
         cap = doc.add_paragraph()
         cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
         small(cap, f"Pièce {i} — {a['caption']} ({a['name']})", size=9)
+    for i, a in enumerate(info["attachments"], 1):
+        if not a.get("text"):
+            continue
+        cap = doc.add_paragraph()
+        cap.paragraph_format.keep_with_next = True
+        small(cap, f"Pièce {i} — {a['caption']} ({a['name']}), reproduite ci-dessous", size=9)
+        block = doc.add_paragraph()
+        for n, line in enumerate(a["text"].splitlines()):
+            if n:
+                block.add_run().add_break()
+            run = block.add_run(line)
+            run.font.name, run.font.size = "Courier New", Pt(8)
     doc.add_heading("7. Signature", level=2).paragraph_format.keep_with_next = True
     doc.add_paragraph(f"Je soussigné(e) {sig['name']}, {sig['role']}, atteste pour {info['vendor']} "
                       f"l'exactitude des informations ci-dessus concernant le produit {info['product']} "

@@ -378,7 +378,16 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
             if not rem_path.is_file():
                 raise _fail(shown, "rem", f"file not found: {rem_path}; expected the REM catalogue written "
                                           "by segur catalog import FILE.xlsx --campaign PARAMS")
-            load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
+            rem_catalogue = load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
+            for rid_raw in reqs_raw:
+                official = rem_catalogue.get(str(rid_raw))
+                if official is not None and official.conditional is False and \
+                        not requirements[normalize_requirement_id(str(rid_raw))]["condition_met"]:
+                    found = _fail(shown, f"requirements.{rid_raw}.condition_met", f"the imported REM "
+                                  f"({rem_catalogue.source}) says this requirement is not conditional; expected true")
+                    if problems is None:
+                        raise found
+                    problems.append(found)
 
     _check_no_literal_secrets(raw, shown)
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),

@@ -117,3 +117,20 @@ def test_requirement_that_is_not_conditional(write, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "requirements.SSI/IE.99.condition_met" in err[0]
     assert "not conditional" in err[0] and "expected true" in err[0]
+
+
+def test_imported_rem_saying_unconditional(write):
+    """The imported REM's conditional flag (wide report: "Exigence conditionnelle NON") is checked too."""
+    from segur_helpers.catalog.rem import RemCatalog, RemRequirement
+
+    params = write(demo_data())
+    req = RemRequirement(id="SSI/IE.31", conditional=False, statement="texte inventé")
+    RemCatalog(layout="wide", source="rem-essai.xlsx", sha256="0" * 64,
+               requirements={req.id: req}).save(params.with_name("rem.json"))
+    with open(params, "a", encoding="utf-8") as fh:
+        fh.write("rem: rem.json\n")
+    proc = run_segur("justify", "--check", str(params))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "requirements.SSI/IE.31.condition_met" in line and "rem-essai.xlsx" in line
+    assert "not conditional" in line
