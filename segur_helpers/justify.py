@@ -17,6 +17,7 @@ Both quote the imported REM's wording when there is one, the project's summary o
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -441,8 +442,18 @@ def write_docx(info: dict, out: Path) -> Path:
 async def produce(browser, campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
                   proof_dir: Path, run_id: str) -> dict[str, Any]:
     """Write the attachments, the PDF and the DOCX into ``proof_dir``; return what the result records."""
+    from .params import Secrets
+
     attachments = copy_attachments(campaign, requirement.id, proof_dir / ATTACHMENTS_DIR)
     info = justification_info(campaign, requirement, scenario, run_id, attachments)
+    # nothing secret in a document filed with ANS: refuse rather than redact (hashes would lie)
+    secrets = Secrets.for_campaign(campaign)
+    leaks = [a["name"] for a in attachments if secrets.redact_bytes(Path(a["path"]).read_bytes())
+             != Path(a["path"]).read_bytes()]
+    if secrets.redact(json.dumps(info, ensure_ascii=False)) != json.dumps(info, ensure_ascii=False):
+        leaks.append("le texte de la justification")
+    if leaks:
+        raise ValueError("un secret de la campagne figure dans " + ", ".join(leaks))
     pdf_name, docx_name = document_names(scenario.id)
     await write_pdf(browser, info, proof_dir / pdf_name)
     write_docx(info, proof_dir / docx_name)

@@ -183,3 +183,22 @@ def test_bundle_of_justification_run(justified, tmp_path):
     proc = run_segur("bundle", str(copy), "--out", str(tmp_path / "b2"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "SHA-256 differs from manifest.json" in proc.stderr and not (tmp_path / "b2").exists()
+
+
+def test_secret_in_an_attachment_is_erreur_not_filed(tmp_path, admin_password):
+    """A campaign secret found in an attachment: no document is written, the proof says ERREUR and why."""
+    params = copy_demo(tmp_path / "params")
+    data = yaml.safe_load(params.read_text(encoding="utf-8"))
+    data["target"]["admin"] = {"username": "admin", "password": "env:DEMO_DPI_ADMIN_PASSWORD"}
+    params.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with open(params.parent / "justification" / "extrait-configuration-annuaire.yaml", "a") as fh:
+        fh.write(f"admin_password: {admin_password}\n")
+    proc, runs = run_campaign(params, tmp_path / "outputs")
+    assert proc.returncode == 2
+    result = json.loads((runs[0] / SCEN / "result.json").read_text())
+    assert result["verdict"] == "ERREUR"
+    assert "un secret de la campagne figure dans 02-extrait-configuration-annuaire.yaml" in result["error"]["message"]
+    assert not list((runs[0] / SCEN).glob("*.pdf")) and not list((runs[0] / SCEN).glob("*.docx"))
+    assert admin_password not in proc.stdout + proc.stderr
+    for f in files_under(runs[0]):
+        assert admin_password.encode() not in f.read_bytes(), f
