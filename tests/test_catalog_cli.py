@@ -120,3 +120,16 @@ def test_params_rem_key_must_name_a_catalogue(tmp_path):
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert "campaign.yaml: rem: file not found" in line and "segur catalog import" in line
+
+
+@needs_rem
+def test_import_and_coverage_work_while_a_justification_is_incomplete(tmp_path):
+    params = demo_params(tmp_path)
+    text = params.read_text(encoding="utf-8").replace("      signatory:\n        name: Claire Martin\n", "      x_signatory:\n        name: Claire Martin\n")
+    params.write_text(text, encoding="utf-8")
+    assert run_segur("justify", "--check", str(params)).returncode == 2
+    proc = run_segur("catalog", "import", str(SHARED_REM / "template-export-convergence.xlsx"), "--campaign", str(params))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_segur("catalog", "coverage", "--campaign", str(params))
+    assert proc.returncode == 0, proc.stderr
+    assert "SSI/IE.31" in proc.stdout and "NOT IN THE REM" in proc.stdout
