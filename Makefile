@@ -9,7 +9,7 @@ DEMO_DIR ?= outputs/demo-target
 DEMO_PORT ?= 8765
 SMTP_PORT ?= 2525
 
-.PHONY: setup demo test lab clean-demo
+.PHONY: setup demo demo-justification test lab clean-demo
 
 setup:
 	@./scripts/bootstrap.sh
@@ -33,3 +33,7 @@ lab: setup
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
+
+# SSI/IE.31's condition declared unmet: the justification document (PDF and DOCX), verdict NON APPLICABLE.
+demo-justification: setup
+	@$(BIN)/segur justify --check params/demo-justification.yaml && $(BIN)/segur run params/demo-justification.yaml

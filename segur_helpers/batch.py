@@ -164,17 +164,32 @@ def _execute(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str)
     return result
 
 
-def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str) -> dict:
-    """Condition declared unmet: NON APPLICABLE with the campaign's reason (no notebook run)."""
-    now = now_paris()
-    reason = campaign.requirements[planned.requirement.id].get("justification") or {}
-    explanation = reason.get("explanation") if isinstance(reason, dict) else str(reason)
+async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str, browser) -> dict:
+    """Condition declared unmet: NON APPLICABLE, and the justification document (PDF and DOCX) filed in
+    place of the proof (no notebook run). ERREUR with its cause when the documents cannot be written."""
+    from .justify import produce
+
+    started = now_paris()
     result = error_result(campaign, planned.requirement, planned.scenario, run_id, message="", kind="",
-                          started=now, finished=now)
-    result.update(verdict=NON_APPLICABLE, error=None,
-                  justification=explanation or "condition déclarée non remplie dans les paramètres de campagne")
+                          started=started, finished=started)
+    try:
+        result.update(await produce(browser, campaign, planned.requirement, planned.scenario, proof_dir, run_id))
+        result.update(verdict=NON_APPLICABLE, error=None)
+    except Exception as exc:  # noqa: BLE001 — the run goes on; this proof says why it has no document
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result["error"] = {"kind": "justification_error", "step": 0, "detail": "",
+                           "message": f"justification impossible à produire : {type(exc).__name__}: {first}"[:400]}
+    finished = now_paris()
+    result.update(finished=finished.isoformat(timespec="seconds"),
+                  duration_s=round((finished - started).total_seconds(), 2))
     (proof_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
+
+
+def _document(proof_dir: Path, result: dict) -> Path | None:
+    """The PDF filed for a proof that ran no notebook (a justification), if any."""
+    doc = (result.get("justification_document") or {}).get("pdf")
+    return proof_dir / doc if doc and (proof_dir / doc).is_file() else None
 
 
 async def _run(campaign: Campaign, planned: list[Planned], run_dir: Path, run_id: str,
@@ -196,8 +211,8 @@ async def _run(campaign: Campaign, planned: list[Planned], run_dir: Path, run_id
                 if item.condition_met:
                     result = await asyncio.to_thread(_execute, item, campaign, proof_dir, run_id)
                 else:
-                    result = _not_applicable(item, campaign, proof_dir, run_id)
-                pdf = None
+                    result = await _not_applicable(item, campaign, proof_dir, run_id, browser)
+                pdf = _document(proof_dir, result)
                 nb_path = proof_dir / NOTEBOOK_NAME
                 if nb_path.is_file():
                     _strip_notebook(nb_path, result, secrets)

@@ -49,24 +49,39 @@ h3 { font-size: 11pt; }
 """
 
 
+def text_html(text: str) -> str:
+    """Escaped text keeping its line breaks (imported REM texts have lines and "* " bullets)."""
+    return "<br>".join(esc(line) for line in str(text).splitlines())
+
+
 def _cover(r: dict) -> str:
-    expected = "".join(f"<li><b>{esc(p['id'])}</b> — {esc(p['text'])}</li>" for p in r["expected"])
-    condition = (f"<p><b>Condition d'applicabilité</b> : {esc(r['condition'])} "
-                 f"<i>(déclarée remplie pour cette campagne)</i></p>" if r.get("condition") else "")
+    expected = "".join(f"<li><b>{esc(p['id'])}</b> — {text_html(p['text'])}</li>" for p in r["expected"])
+    condition = ""
+    if r.get("condition"):
+        unmet = r.get("condition_not_met")
+        state = (f"constatée non remplie à l'étape {esc(unmet['step'])}" if unmet
+                 else "déclarée remplie pour cette campagne")
+        condition = (f"<p><b>Condition d'applicabilité</b> ({esc(r.get('condition_source') or r['wording_source'])})"
+                     f" : {text_html(r['condition'])} <i>({state})</i></p>")
+    scenario = (f"<p><b>Scénario de conformité</b> ({esc(r['scenario_source'])}) : {text_html(r['scenario_text'])}"
+                f"</p>" if r.get("scenario_text") else "")
     why = ""
     if r.get("error"):
         why = f"<p><b>Cause</b> : {esc(r['error']['message'])}</p>"
     elif r["verdict"] == "NON CONFORME":
         why = "<p><b>Vérifications en échec</b> : " + "; ".join(
             esc(c["label"]) for c in r["checks"] if not c["passed"]) + "</p>"
+    elif r.get("condition_not_met"):
+        why = f"<p><b>Condition d'applicabilité non remplie</b> : {esc(r['condition_not_met']['reason'])}</p>"
     return (f'<section class="cover"><div class="kicker">Ségur du numérique en santé — Vague 2, couloir Hôpital '
             f'— preuve de conformité</div><h1>{esc(r["requirement"])} — {esc(r["title"])}</h1>'
             f'<div class="verdict">Verdict : {_verdict_badge(r["verdict"])}</div>{why}'
             f'<table>{cover_rows(r)}<tr><th>Fin de l\'exécution</th><td>{esc(fmt_time(r["finished"]))}</td></tr>'
             f'<tr><th>Vérifications</th><td>{sum(c["passed"] for c in r["checks"])} réussie(s) sur '
             f'{len(r["checks"])}</td></tr></table>'
-            f'<p><b>Exigence</b> ({esc(r["wording_source"])}) : {esc(r["summary"])}</p>{condition}'
-            f'<p><b>Éléments de preuve attendus</b></p><ol>{expected}</ol></section>')
+            f'<p><b>Exigence</b> ({esc(r["wording_source"])}) : {text_html(r["summary"])}</p>{condition}{scenario}'
+            f'<p><b>Éléments de preuve attendus</b> ({esc(r.get("expected_source") or r["wording_source"])})</p>'
+            f'<ol>{expected}</ol></section>')
 
 
 def _annex(r: dict, notebook_sha256: str) -> str:

@@ -9,6 +9,7 @@ expected, so the CLI prints one line and exits with code 2.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,6 +46,13 @@ class Campaign:
     requirements: dict[str, dict[str, Any]]
     raw: dict[str, Any] = field(repr=False)
     timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
+    rem_path: Path | None = None  # the imported REM catalogue (JSON written by ``segur catalog import``)
+
+    def rem(self):
+        """The imported REM (:class:`~segur_helpers.catalog.rem.RemCatalog`), or None when none is."""
+        if self.rem_path is None or not self.rem_path.is_file():
+            return None
+        return load_rem_catalogue(self.rem_path)
 
     @property
     def base_dir(self) -> Path:
@@ -115,8 +123,167 @@ def _check_no_literal_secrets(node: Any, path: Path, where: str = "") -> None:
             _check_no_literal_secrets(v, path, f"{where}[{i}]")
 
 
-def load_campaign(path: str | Path) -> Campaign:
-    """Read and validate a campaign file. Raises :class:`UserError` (one line) on any problem."""
+_REM_CACHE: dict[tuple[str, int, int], Any] = {}
+
+
+def load_rem_catalogue(path: Path):
+    """Read an imported REM catalogue once per file version (it is quoted by every proof's cover)."""
+    from .catalog.rem import RemCatalog
+
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _REM_CACHE:
+        _REM_CACHE.clear()
+        _REM_CACHE[key] = RemCatalog.load(path)
+    return _REM_CACHE[key]
+
+
+JUSTIFICATION_KEYS = ("explanation", "reason", "attachments", "signatory", "date", "expires")
+JUSTIFICATION_EXPECTED = ("a mapping with explanation (how the product works), reason (why the condition "
+                          "does not arise), signatory {name, role}, date, expires and optional attachments")
+
+
+def today_paris() -> dt.date:
+    from zoneinfo import ZoneInfo
+    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def attachment_entries(justification: dict) -> list[dict[str, str]]:
+    """The attachments of a (validated) justification as ``{path, caption}`` mappings."""
+    out = []
+    for item in justification.get("attachments") or []:
+        if isinstance(item, str):
+            out.append({"path": item, "caption": ""})
+        else:
+            out.append({"path": str(item["path"]), "caption": str(item.get("caption") or "")})
+    return out
+
+
+def justification_problems(path: Path, base_dir: Path, rid_raw: str, entry: dict, conditional: bool,
+                           today: dt.date | None = None) -> list[UserError]:
+    """Every problem of one requirement's condition/justification, each a one-line :class:`UserError`.
+
+    A requirement whose condition is declared unmet (``condition_met: false``) must be conditional and
+    carry a complete, unexpired justification whose attachments exist (paths relative to the params file).
+    """
+    today = today or today_paris()
+    key = f"requirements.{rid_raw}"
+    met = entry.get("condition_met", True)
+    just = entry.get("justification")
+    problems: list[UserError] = []
+
+    def bad(where: str, msg: str) -> None:
+        problems.append(_fail(path, f"{key}.{where}" if where else key, msg))
+
+    if not isinstance(met, bool):
+        bad("condition_met", f"expected true or false, got {met!r}")
+        return problems
+    if not conditional:
+        if not met:
+            bad("condition_met", "this requirement is not conditional (no LORSQUE clause); expected true, "
+                                 "and a proof instead of a justification")
+        elif just is not None:
+            bad("justification", "this requirement is not conditional (no LORSQUE clause); expected no "
+                                 "justification, a proof is filed")
+        return problems
+    if met:
+        if just is not None:
+            bad("justification", "given while condition_met is true; expected condition_met: false "
+                                 "(or remove the justification)")
+        return problems
+    if just is None:
+        bad("justification", f"missing while condition_met is false; expected {JUSTIFICATION_EXPECTED}")
+        return problems
+    if not isinstance(just, dict):
+        bad("justification", f"expected {JUSTIFICATION_EXPECTED}, got {_typename(just)}")
+        return problems
+    for k in just:
+        if k not in JUSTIFICATION_KEYS:
+            bad(f"justification.{k}", f"unknown key; expected one of {', '.join(JUSTIFICATION_KEYS)}")
+    for k, what in (("explanation", "how the product works, in French"),
+                    ("reason", "why the situation the condition targets does not arise, in French")):
+        v = just.get(k)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            bad(f"justification.{k}", f"missing explanation; expected {what}")
+        elif not isinstance(v, str):
+            bad(f"justification.{k}", f"expected {what} as text, got {_typename(v)}")
+    sig = just.get("signatory")
+    if sig is None:
+        bad("justification.signatory", "missing signatory; expected {name, role} of the person who signs")
+    elif not isinstance(sig, dict):
+        bad("justification.signatory", f"expected a mapping {{name, role}}, got {_typename(sig)}")
+    else:
+        for k, what in (("name", "the signatory's full name"), ("role", "the signatory's role (fonction)")):
+            v = sig.get(k)
+            if not isinstance(v, str) or not v.strip():
+                bad(f"justification.signatory.{k}", f"missing signatory {k}; expected {what}")
+    signed = expires = None
+    for k in ("date", "expires"):
+        v = just.get(k)
+        d = _as_date(v)
+        if v is None:
+            bad(f"justification.{k}", "missing; expected a date YYYY-MM-DD"
+                + (" (when the justification was signed)" if k == "date" else " (until when it is valid)"))
+        elif d is None:
+            bad(f"justification.{k}", f"{v!r} is not a date; expected YYYY-MM-DD")
+        elif k == "date":
+            signed = d
+        else:
+            expires = d
+    if signed and signed > today:
+        bad("justification.date", f"{signed.isoformat()} is in the future; expected the signature date")
+    if signed and expires and expires <= signed:
+        bad("justification.expires", f"{expires.isoformat()} is not after the date {signed.isoformat()}; "
+                                     "expected a later expiry date")
+    elif expires and expires < today:
+        bad("justification.expires", f"justification expired on {expires.isoformat()}; expected a "
+                                     "justification still valid today (renew it: new date and expires)")
+    atts = just.get("attachments")
+    if atts is not None:
+        if not isinstance(atts, list):
+            bad("justification.attachments", f"expected a list of files (path, caption), got {_typename(atts)}")
+        else:
+            for i, item in enumerate(atts):
+                where = f"justification.attachments[{i}]"
+                if isinstance(item, dict):
+                    rel = item.get("path")
+                    if not isinstance(rel, str) or not rel.strip():
+                        bad(f"{where}.path", "missing; expected a file path relative to the params file")
+                        continue
+                elif isinstance(item, str) and item.strip():
+                    rel = item
+                else:
+                    bad(where, f"expected a file path or a mapping {{path, caption}}, got {_typename(item)}")
+                    continue
+                p = Path(rel).expanduser()
+                p = p if p.is_absolute() else base_dir / p
+                if not p.is_file():
+                    bad(where, f"attachment file not found: {p}; expected an existing file "
+                               "(paths are relative to the params file)")
+    return problems
+
+
+def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
+                  require_rem: bool = True) -> Campaign:
+    """Read and validate a campaign file. Raises :class:`UserError` (one line) on any problem.
+
+    With ``problems`` (a list), the problems of the conditions and justifications are appended to it
+    rather than raised, so ``segur justify --check`` reports them all. ``require_rem=False`` accepts a
+    ``rem:`` key naming a catalogue that does not exist yet (``segur catalog import`` writes it).
+    """
     path = Path(path)
     shown = path
     if not path.is_file():
@@ -201,21 +368,41 @@ def load_campaign(path: str | Path) -> Campaign:
         entry = {} if entry is None else entry
         if not isinstance(entry, dict):
             raise _fail(shown, key, f"expected a mapping (condition_met, data), got {_typename(entry)}")
-        met = entry.get("condition_met", True)
-        if not isinstance(met, bool):
-            raise _fail(shown, f"{key}.condition_met", f"expected true or false, got {met!r}")
-        if not met and not known[rid].conditional:
-            raise _fail(shown, f"{key}.condition_met", "this requirement is not conditional; expected true")
+        found = justification_problems(shown, path.parent, str(rid_raw), entry, known[rid].conditional)
+        if found and problems is None:
+            raise found[0]
+        if problems is not None:
+            problems.extend(found)
+        met = entry.get("condition_met", True) is not False
         data = entry.get("data", {})
         if not isinstance(data, dict):
             raise _fail(shown, f"{key}.data", f"expected a mapping, got {_typename(data)}")
         requirements[rid] = {"condition_met": met, "data": data,
                              "justification": entry.get("justification")}
 
+    rem_path = None
+    if "rem" in raw:
+        rem = _req(raw, "rem", str, shown, "", "the imported REM catalogue (JSON written by segur catalog import)")
+        rem_path = (path.parent / Path(rem).expanduser()).resolve()
+        if require_rem:
+            if not rem_path.is_file():
+                raise _fail(shown, "rem", f"file not found: {rem_path}; expected the REM catalogue written "
+                                          "by segur catalog import FILE.xlsx --campaign PARAMS")
+            rem_catalogue = load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
+            for rid_raw in reqs_raw:
+                official = rem_catalogue.get(str(rid_raw))
+                if official is not None and official.conditional is False and \
+                        not requirements[normalize_requirement_id(str(rid_raw))]["condition_met"]:
+                    found = _fail(shown, f"requirements.{rid_raw}.condition_met", f"the imported REM "
+                                  f"({rem_catalogue.source}) says this requirement is not conditional; expected true")
+                    if problems is None:
+                        raise found
+                    problems.append(found)
+
     _check_no_literal_secrets(raw, shown)
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
-                    raw=raw, timeouts=timeouts)
+                    raw=raw, timeouts=timeouts, rem_path=rem_path)
 
 
 class Secrets:

@@ -92,6 +92,7 @@ class Proof:
         self.data: dict[str, Any] = _substitute(campaign.requirements[requirement.id]["data"], self.uniq)
         self.steps: list[StepRecord] = []
         self.error: dict[str, Any] | None = None
+        self.not_applicable: dict[str, Any] | None = None  # set by condition_not_met()
         self.started = now_paris()
         self.driver = None
         self._pw = None
@@ -115,6 +116,26 @@ class Proof:
     @property
     def timeouts(self) -> dict[str, float]:
         return self.campaign.timeouts
+
+    def condition_not_met(self, reason: str, evidence: list | tuple = ()) -> None:
+        """The notebook established against the target that the requirement's LORSQUE condition does not
+        arise: the verdict becomes NON APPLICABLE with ``reason`` (French, shown on the proof's cover),
+        and the following steps are shown as not run.
+
+        Capture what shows it first (``proof.screenshot``, ``proof.recorder.observation``…) and pass those
+        items as ``evidence``. Only a conditional requirement can be inapplicable; calling this for
+        another one makes the proof ERREUR.
+        """
+        if not self.requirement.conditional:
+            self.fail(self.recorder.current_step or 0,
+                      UserError(f"{self.requirement.id} is not conditional; its condition cannot be unmet"))
+            return
+        reason = self.secrets.redact(str(reason).strip()) or "condition constatée non remplie"
+        self.not_applicable = {"reason": reason, "step": self.recorder.current_step,
+                               "evidence": [e.name for e in evidence if e is not None]}
+        self.recorder.show(f'<div class="segur-card"><h4>Condition d\'applicabilité non remplie</h4>'
+                           f'<p>{esc(reason)}</p><p>La suite du scénario est sans objet : verdict NON '
+                           f'APPLICABLE.</p></div>')
 
     def fail(self, step: int, exc: BaseException) -> None:
         """Mark the proof ERREUR (could not run) with the cause, once."""
@@ -144,6 +165,12 @@ class Proof:
             self.recorder.show(f'<div class="segur-card segur-error"><h4>Étape {number} non exécutée</h4>'
                                f'<p>Une erreur à l\'étape {self.error["step"]} empêche de la dérouler.</p></div>')
             return None
+        if self.not_applicable is not None:
+            record.status = "skipped"
+            self.recorder.show(f'<div class="segur-card"><h4>Étape {number} sans objet</h4><p>La condition '
+                               f'd\'applicabilité n\'est pas remplie (constaté à l\'étape '
+                               f'{self.not_applicable["step"]}).</p></div>')
+            return None
         self.recorder.current_step = number
         t0 = time.monotonic()
         try:
@@ -162,6 +189,8 @@ class Proof:
     def verdict(self) -> str:
         if self.error is not None:
             return ERREUR
+        if self.not_applicable is not None:
+            return NON_APPLICABLE
         if not self.recorder.checks:
             return ERREUR
         return CONFORME if all(c.passed for c in self.recorder.checks) else NON_CONFORME
@@ -194,6 +223,7 @@ class Proof:
             "finished": finished.isoformat(timespec="seconds"),
             "duration_s": round((finished - self.started).total_seconds(), 2),
             "steps": [vars(s) for s in self.steps], "error": self.error,
+            "condition_not_met": self.not_applicable,
         } | self.recorder.to_dict()
         self.result = result
         from .report import final_card  # local: report imports this module's constants
@@ -206,13 +236,14 @@ class Proof:
 def cover_info(campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
                run_id: str) -> dict[str, Any]:
     """What the cover of a proof says, before any step ran."""
+    from .catalog.wording import wording
+
     c = campaign
     return {
         "requirement": requirement.id, "squash_ref": requirement.squash_ref, "title": requirement.title,
         "chapter": requirement.chapter, "scenario": scenario.id, "scenario_title": scenario.title,
-        "expected": [{"id": pid, "text": text} for pid, text in scenario.proofs],
-        "condition": requirement.condition if requirement.conditional else "",
-        "summary": requirement.summary, "wording_source": "résumé du projet segur-proofs",
+        # statement, scenario, expected proofs and condition: the imported REM's words, else the project's
+        **wording(requirement, scenario, c.rem()),
         "campaign": c.name, "vendor": c.vendor, "product": c.product, "version": c.version,
         "target_url": c.target_url, "operator": c.operator, "driver": c.driver, "run_id": run_id,
         "toolkit_version": __version__,

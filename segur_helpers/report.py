@@ -78,6 +78,9 @@ def final_card(r: dict) -> str:
     lines = []
     if r.get("error"):
         lines.append(f"<p><b>Cause de l'erreur</b> (étape {esc(r['error']['step'])}) : {esc(r['error']['message'])}</p>")
+    if r.get("condition_not_met"):
+        lines.append(f"<p><b>Condition d'applicabilité non remplie</b> (constaté à l'étape "
+                     f"{esc(r['condition_not_met']['step'])}) : {esc(r['condition_not_met']['reason'])}</p>")
     if failed:
         lines.append("<p><b>Vérifications en échec</b> : " + "; ".join(esc(c["label"]) for c in failed) + "</p>")
     steps = "".join(f"<li>Étape {s['number']} — {esc(s['title'])} : {STEP_STATUS.get(s['status'], s['status'])}"

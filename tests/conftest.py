@@ -11,6 +11,18 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_dir() -> Path:
+    """The shared read-only folder (real REM workbooks…): ``$SEGUR_SHARED``, else ``../shared`` of the
+    checkout, else that of its parent (a git worktree under ``wt/``)."""
+    if os.environ.get("SEGUR_SHARED"):
+        return Path(os.environ["SEGUR_SHARED"])
+    candidates = [ROOT.parent / "shared", ROOT.parent.parent / "shared"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED_REM = _shared_dir() / "rem"
 PASSWORD_ENV = "DEMO_DPI_ADMIN_PASSWORD"
 # A fresh administrator password per test session: the tests grep every artefact for it.
 ADMIN_PASSWORD = "pw-" + secrets.token_urlsafe(18)

@@ -29,7 +29,7 @@ from segur_helpers.catalog.rem import (  # noqa: E402
 )
 from segur_helpers.errors import UserError  # noqa: E402
 
-SHARED_REM = Path(os.environ.get("SEGUR_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "rem"
+from conftest import SHARED_REM  # noqa: E402  ($SEGUR_SHARED/rem, else ../shared/rem)
 
 HTML_TAG = re.compile(r"<[A-Za-z]")
 REAL_HTML = re.compile(r"</?(?:p|br|span|div|li|ul|ol|a|strong|em|u|table|tr|td|tbody)\b[^>]*>|&[a-z]+;|&#\d+;")

@@ -1,0 +1,333 @@
+"""``segur catalog …``, ``segur justify --check`` and ``segur bundle``: the REM, justifications, filing.
+
+Registered on the main parser by :func:`register` (one line in :mod:`segur_helpers.cli`).
+
+- ``segur catalog import FILE.xlsx --campaign PARAMS`` imports the REM workbook (Convergence export,
+  wide report, Squash REQUIREMENT or update sheet) into the JSON catalogue the params' ``rem:`` key
+  names (relative to the params file); when the params have no ``rem:`` key, the catalogue is written
+  beside them as ``<params>.rem.json`` and a ``rem:`` line is appended to the params file.
+  ``--out PATH`` writes the catalogue there instead. An existing catalogue is replaced only with
+  ``--replace``.
+- ``segur catalog list | show ID | coverage`` read the REM given by ``--rem PATH`` or by the campaign's
+  ``rem:`` key (``--campaign PARAMS``); ``coverage`` says, for every requirement of the REM, whether the
+  project has a scenario notebook, the campaign a justification, or nothing (``--xlsx PATH`` too).
+- ``segur justify --check PARAMS`` lints the conditions and justifications, one line per problem.
+- ``segur bundle RUN`` writes the per-chapter folders and zips to upload, and the status workbook.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+
+COVERAGE_COLUMNS = ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture", "Carnet(s)",
+                    "Campagne", "Dans le REM importé", "Criticité", "Statut Squash")
+COVERAGE_FR = {"notebook": "carnet de scénario", "justification": "justification (condition non remplie)",
+               "catalogue only": "au catalogue, carnet manquant", "nothing": "rien"}
+
+
+def register(sub) -> None:
+    """Add ``catalog``, ``justify`` and ``bundle`` to the ``segur`` subcommands."""
+    cat = sub.add_parser("catalog", help="the imported REM and the project's coverage of it")
+    csub = cat.add_subparsers(dest="catalog_command", required=True)
+
+    imp = csub.add_parser("import", help="import a REM workbook (.xlsx) into the campaign's catalogue")
+    imp.add_argument("file", type=Path, help="REM workbook: Convergence export, wide report or Squash sheet")
+    where = imp.add_mutually_exclusive_group(required=True)
+    where.add_argument("--campaign", type=Path, help="campaign params whose rem: catalogue receives the REM")
+    where.add_argument("--out", type=Path, help="write the catalogue (JSON) to this path")
+    imp.add_argument("--replace", action="store_true", help="replace an existing catalogue")
+    imp.set_defaults(func=_cmd_import)
+
+    for name, helptext, fn in (("list", "the requirements of the imported REM (else the project's)", _cmd_list),
+                               ("show", "one requirement: the project's summary and the REM's wording", _cmd_show),
+                               ("coverage", "per REM requirement: notebook, justification or nothing",
+                                _cmd_coverage)):
+        p = csub.add_parser(name, help=helptext)
+        if name == "show":
+            p.add_argument("id", help="requirement id, e.g. SSI/IE.31 or SC.SSI/IE.31")
+        src = p.add_mutually_exclusive_group()
+        src.add_argument("--campaign", type=Path, help="campaign params (its rem: catalogue, its justifications)")
+        src.add_argument("--rem", type=Path, help="a REM catalogue (JSON) or workbook (.xlsx)")
+        if name == "coverage":
+            p.add_argument("--xlsx", type=Path, help="also write the table to this new .xlsx file")
+        p.set_defaults(func=fn)
+
+    just = sub.add_parser("justify", help="justifications of unmet conditions")
+    just.add_argument("--check", type=Path, required=True, metavar="PARAMS",
+                      help="lint the campaign's conditions and justifications (exit 2 on any problem)")
+    just.set_defaults(func=_cmd_justify_check)
+
+    bun = sub.add_parser("bundle", help="per-chapter folders and zips to upload, and the status workbook")
+    bun.add_argument("run", type=Path, help="a run folder (outputs/<campaign>/<run-id>)")
+    bun.add_argument("--out", type=Path, help="bundle folder (default: <outputs>/bundles/<campaign>/<run-id>)")
+    bun.set_defaults(func=_cmd_bundle)
+
+
+# -- import --------------------------------------------------------------------------------------------
+
+def _refuse_existing(path: Path, replace: bool) -> None:
+    if path.exists() and not replace:
+        raise UserError("already exists; expected --replace to replace the imported REM", file=str(path))
+
+
+def _cmd_import(args) -> int:
+    from .catalog.rem import import_rem
+
+    if args.out:
+        target = args.out
+        _refuse_existing(target, args.replace)
+        rem = import_rem(args.file)
+        rem.save(target)
+        print(f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout) → {target}")
+        return 0
+    from .params import load_campaign
+
+    # a justification still to fix (segur justify --check says so) does not block importing the REM
+    campaign = load_campaign(args.campaign, problems=[], require_rem=False)
+    target = campaign.rem_path or campaign.path.with_name(campaign.path.stem + ".rem.json")
+    _refuse_existing(target, args.replace)
+    rem = import_rem(args.file)  # everything read and checked before anything is written
+    rem.save(target)
+    print(f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout) → {target}")
+    if campaign.rem_path is None:
+        text = campaign.path.read_text(encoding="utf-8")
+        sep = "" if text.endswith("\n") else "\n"
+        with open(campaign.path, "a", encoding="utf-8") as fh:
+            fh.write(f"{sep}# REM catalogue written by segur catalog import ({rem.source}); proofs and "
+                     f"justifications quote its wording\nrem: {target.name}\n")
+        print(f"{args.campaign}: added rem: {target.name}")
+    return 0
+
+
+# -- list / show / coverage ----------------------------------------------------------------------------
+
+def _sources(args):
+    """(campaign or None, REM catalogue or None) from --campaign / --rem."""
+    from .catalog.rem import RemCatalog, import_rem
+    from .params import load_campaign
+
+    if getattr(args, "campaign", None):
+        campaign = load_campaign(args.campaign, problems=[])  # planning views: justifications linted elsewhere
+        return campaign, campaign.rem()
+    if getattr(args, "rem", None):
+        rem = import_rem(args.rem) if args.rem.suffix.lower() == ".xlsx" else RemCatalog.load(args.rem)
+        return None, rem
+    return None, None
+
+
+@dataclass
+class CoverageRow:
+    id: str
+    chapter: str
+    function: str
+    nature: str
+    conditional: str
+    status: str          # notebook | justification | catalogue only | nothing
+    notebooks: str
+    campaign: str
+    in_rem: bool
+    criticality: str = ""
+    status_squash: str = ""
+
+
+def coverage_rows(rem, campaign=None) -> list[CoverageRow]:
+    """Every requirement of the REM (then the project's requirements the REM lacks), with its coverage."""
+    from . import catalog
+
+    known = catalog.catalog()
+    scope = campaign.requirements if campaign else {}
+    rows = []
+    ids = list(rem.requirements) + [rid for rid in known if rid not in rem]
+    for rid in ids:
+        official = rem.get(rid)
+        mine = known.get(rid)
+        notebooks = [s.notebook for s in mine.scenarios] if mine else []
+        have_all = bool(mine) and all(s.notebook_path.is_file() for s in mine.scenarios)
+        entry = scope.get(rid)
+        justified = bool(entry) and not entry["condition_met"] and entry.get("justification") is not None
+        status = ("justification" if justified else "notebook" if have_all
+                  else "catalogue only" if mine else "nothing")
+        if entry is None:
+            in_campaign = "hors périmètre" if campaign else ""
+        else:
+            in_campaign = "condition non remplie" if not entry["condition_met"] else "dans le périmètre"
+        cond = official.conditional if official and official.conditional is not None else (
+            mine.conditional if mine else None)
+        rows.append(CoverageRow(
+            id=rid, chapter=(official.chapter if official and official.chapter else mine.chapter if mine else ""),
+            function=(official.function if official and official.function else mine.function if mine else ""),
+            nature=(official.nature or "") if official else "",
+            conditional={True: "OUI", False: "NON", None: ""}[cond], status=status,
+            notebooks=", ".join(notebooks), campaign=in_campaign, in_rem=official is not None,
+            criticality=(official.criticality or "") if official else "",
+            status_squash=(official.status or "") if official else ""))
+    return rows
+
+
+def _cmd_list(args) -> int:
+    from . import catalog
+
+    campaign, rem = _sources(args)
+    if rem is None:
+        for req in catalog.catalog().values():
+            kind = "conditional" if req.conditional else "unconditional"
+            print(f"{req.id:<16} {req.chapter:<10} {kind:<13} {len(req.scenarios)} scenario(s)  {req.title}")
+        print(f"{len(catalog.catalog())} requirement(s) in the project's catalogue (no REM imported)")
+        return 0
+    by_id = {r.id: r for r in coverage_rows(rem, campaign)}
+    for rid, req in rem.requirements.items():
+        first = (req.statement.splitlines() or [""])[0]
+        print(f"{rid:<18} {(req.chapter or '')[:24]:<24} {by_id[rid].status:<14} "
+              f"{first[:70]}{'…' if len(first) > 70 else ''}")
+    print(f"{len(rem)} requirement(s) in {rem.source} ({rem.layout} layout)")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    from . import catalog
+    from .ids import normalize_requirement_id
+
+    campaign, rem = _sources(args)
+    rid = normalize_requirement_id(args.id)
+    mine = catalog.get(rid)
+    official = rem.get(rid) if rem is not None else None
+    if mine is None and official is None:
+        where = f"the imported REM ({rem.source})" if rem is not None else "the project's catalogue"
+        raise UserError(f"{args.id!r} is neither in {where} nor in the project's catalogue; expected an id "
+                        "such as SSI/IE.31", key="ID")
+    print(rid)
+    if mine:
+        print(f"  project: {mine.title}")
+        print(f"  chapter: {mine.chapter} — {mine.function}")
+        print(f"  conditional: {'yes' if mine.conditional else 'no'}")
+        if mine.conditional:
+            print(f"  condition (project's summary): {mine.condition}")
+        print(f"  summary (project's own words): {mine.summary}")
+        for s in mine.scenarios:
+            state = "notebook ok" if s.notebook_path.is_file() else "NOTEBOOK MISSING"
+            print(f"  scenario {s.id}: {s.title} [{s.notebook}: {state}]")
+            for pid, text in s.proofs:
+                print(f"    {pid}: {text}")
+    else:
+        print("  project: not in the project's catalogue (no scenario notebook)")
+    if rem is None:
+        print("  REM: none imported (segur catalog import FILE.xlsx --campaign PARAMS)")
+    elif official is None:
+        print(f"  REM: not in {rem.source}")
+    else:
+        from .catalog.wording import condition_clause
+
+        print(f"  REM ({rem.source}, {rem.layout} layout): squash ref {official.squash_ref or '—'}, chapter "
+              f"{official.chapter or '—'}, function {official.function or '—'}, nature {official.nature or '—'}, "
+              f"criticality {official.criticality or '—'}, status {official.status or '—'}")
+        print("  statement:")
+        for line in official.statement.splitlines() or ["—"]:
+            print(f"    {line}")
+        clause = condition_clause(official.statement)
+        if clause:
+            print(f"  condition clause: {clause}")
+        for s in official.scenarios:
+            print(f"  scenario {s.id}: {s.text}")
+            for p in s.proofs:
+                print(f"    {p.id}: {p.text}")
+    if campaign is not None:
+        entry = campaign.requirements.get(rid)
+        state = ("not in the campaign" if entry is None else "condition met: proof by notebook"
+                 if entry["condition_met"] else "condition NOT met: justification")
+        print(f"  campaign {campaign.name}: {state}")
+    return 0
+
+
+def _cmd_coverage(args) -> int:
+    campaign, rem = _sources(args)
+    if rem is None:
+        raise UserError("no REM imported; expected --rem PATH (catalogue or workbook) or --campaign PARAMS "
+                        "whose rem: key names one (segur catalog import FILE.xlsx --campaign PARAMS)")
+    if args.xlsx and args.xlsx.exists():
+        raise UserError("already exists; expected a new .xlsx path (nothing is overwritten)", file=str(args.xlsx))
+    rows = coverage_rows(rem, campaign)
+    print(f"{'ID':<18} {'chapter':<24} {'cond.':<5} {'coverage':<15} notebooks / campaign")
+    for r in rows:
+        extra = " · ".join(x for x in (r.notebooks, r.campaign, "" if r.in_rem else "NOT IN THE REM") if x)
+        print(f"{r.id:<18} {r.chapter[:24]:<24} {r.conditional or '?':<5} {r.status:<15} {extra}")
+    counts = {k: sum(1 for r in rows if r.in_rem and r.status == k) for k in COVERAGE_FR}
+    print(f"{len(rem)} requirement(s) in {rem.source}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+          + (f"; {sum(1 for r in rows if not r.in_rem)} of the project's not in the REM"
+             if any(not r.in_rem for r in rows) else ""))
+    if args.xlsx:
+        _write_coverage(args.xlsx, rows, rem, campaign)
+        print(f"XLSX: {args.xlsx}")
+    return 0
+
+
+def _write_coverage(path: Path, rows: list[CoverageRow], rem, campaign) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    fills = {"notebook": "D9EAD3", "justification": "DDE3EA", "catalogue only": "FFF2CC", "nothing": "F4CCCC"}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Couverture"
+    ws.append(list(COVERAGE_COLUMNS))
+    for cell in ws[1]:
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
+    for r in rows:
+        ws.append([r.id, r.chapter, r.function, r.nature, r.conditional, COVERAGE_FR[r.status], r.notebooks,
+                   r.campaign, "oui" if r.in_rem else "non", r.criticality, r.status_squash])
+        ws.cell(ws.max_row, 6).fill = PatternFill("solid", fgColor=fills[r.status])
+    for col, width in zip("ABCDEFGHIJK", (18, 30, 34, 14, 14, 34, 24, 22, 12, 11, 18)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    info = wb.create_sheet("Source")
+    for k, v in (("REM importé", rem.source), ("Format", rem.layout), ("SHA-256", rem.sha256),
+                 ("Exigences", len(rem)), ("Campagne", campaign.name if campaign else "")):
+        info.append([k, v])
+    info.column_dimensions["A"].width, info.column_dimensions["B"].width = 16, 70
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(str(tmp))
+    tmp.replace(path)
+
+
+# -- justify / bundle ----------------------------------------------------------------------------------
+
+def _cmd_justify_check(args) -> int:
+    from .params import _as_date, load_campaign, today_paris
+
+    problems: list[UserError] = []
+    campaign = load_campaign(args.check, problems=problems)
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    if problems:
+        return 2
+    justified = [(rid, e["justification"]) for rid, e in campaign.requirements.items() if not e["condition_met"]]
+    for rid, j in justified:
+        days = (_as_date(j["expires"]) - today_paris()).days
+        print(f"{rid}: justification ok — signed by {j['signatory']['name']} ({j['signatory']['role']}), "
+              f"expires {_as_date(j['expires']).isoformat()} (in {days} days)")
+        if days < 30:
+            print(f"warning: {args.check}: requirements.{rid}.justification.expires: expires in {days} days; "
+                  "renew it before filing", file=sys.stderr)
+    print(f"{args.check}: {len(justified)} justification(s), no problem")
+    return 0
+
+
+def _cmd_bundle(args) -> int:
+    from .bundle import make_bundle
+
+    bundle = make_bundle(args.run, args.out)
+    for scenario, verdict in bundle.skipped:
+        print(f"warning: {scenario} is {verdict}: not filed (only CONFORME and NON APPLICABLE proofs are)",
+              file=sys.stderr)
+    for z in bundle.zips:
+        print(f"zip: {z}")
+    print(f"status: {bundle.status}")
+    print(f"bundle: {bundle.folder} ({len(bundle.filed)} proof file(s) in {len(bundle.zips)} chapter(s))")
+    return 0
