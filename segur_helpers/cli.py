@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="the requirements and scenarios the toolkit covers")
     lst.add_argument("params", nargs="?", help="only those in this campaign's scope")
     lst.set_defaults(func=_cmd_list)
-    __import__("segur_helpers.catalog_cli").catalog_cli.register(sub)  # catalog, justify, bundle
+    from . import catalog_cli
+
+    catalog_cli.register(sub)  # catalog, justify, bundle
     return ap
 
 
