@@ -39,7 +39,7 @@ class FeatureContext:
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
-FEATURES: list[str] = []
+FEATURES: list[str] = ["feature_patients"]
 
 
 @dataclass
