@@ -10,13 +10,16 @@ from __future__ import annotations
 from ..drivers.patients import PatientRef
 from ..proof import Proof, step
 from ..testpatients import ensure_test_patients
+from ._dmp_common import keep_exchange
 
 
 async def _dmp_log(proof: Proof, since: int, caption: str):
     x, rows = await proof.driver.dmp.transactions(since)
     ins = str(proof.data["patient"]["ins"])
     mine = [r for r in rows if r.get("patient") == ins]
-    item = proof.recorder.exchange(x.request, {"status": x.status, "body": {"transactions": mine}}, caption)
+    x.response = {"status": x.status, "body": {"transactions": mine}}
+    x.body = x.response["body"]
+    item = keep_exchange(proof, x, caption)
     return item, mine
 
 
