@@ -97,7 +97,7 @@ async def temoin_avec_non_opposition(proof: Proof, ctx, local_id: str | None) ->
     since = max((r["seq"] for r in before), default=0)
     view = await proof.driver.patients.set_consent(patient, pro, "accord")
     view = await proof.driver.patients.open_file(patient, pro)
-    view.highlight = "[data-testid=episode]"
+    view.focus("episode")
     shot = await proof.screenshot(view, "Dossier après enregistrement de la non-opposition du patient")
     proof.check("Avec la non-opposition enregistrée, le dossier affiche les informations du DMP",
                 expected="DMP interrogé", observed=f"état {view.dmp_state}" + (f" : {view.dmp_message}" if view.dmp_message else ""),
