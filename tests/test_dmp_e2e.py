@@ -119,3 +119,16 @@ def test_allow_non_test_patients_must_be_a_boolean(tmp_path, write_params, demo_
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "allow_non_test_patients" in proc.stderr and "expected true or false" in proc.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+
+
+def test_missing_patient_data_is_bad_input(tmp_path, write_params):
+    data = campaign_dict("http://127.0.0.1:9", tmp_path / "maildir", only=("CDA/DD.05",))
+    del data["requirements"]["CDA/DD.05"]["data"]["patient"]["ins_oid"]
+    params = write_params(data)
+    proc = run_segur("run", str(params), "--outputs", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert str(params) in lines[0] and "requirements.CDA/DD.05.data.patient.ins_oid" in lines[0]
+    assert "1.2.250.1.213.1.4.10" in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
