@@ -118,3 +118,15 @@ def test_non_test_ins_refused_by_demo_dpi(tmp_path, dmp):
     r = c.post("/patients/new", data={"nom": "T", "prenom": "P", "naissance": "1980-01-01", "sexe": "F",
                                       "ins": "180017512345698", "ins_oid": "1.2.250.1.213.1.4.8"})
     assert r.status_code == 400 and "INS de test" in r.get_data(as_text=True)
+
+
+def test_opposition_blocks_and_non_opposition_opens(tmp_path, dmp):
+    c, pid = _pro_client(tmp_path, dmp, ())
+    c.post(f"/patients/{pid}/consent", data={"consent": "opposition", "information": "1"})
+    page = c.get(f"/patients/{pid}").get_data(as_text=True)
+    assert "Accès au DMP bloqué" in page and "opposé" in page
+    assert c.get(f"/patients/{pid}/dmp").status_code == 403
+    c.post(f"/patients/{pid}/consent", data={"consent": "accord", "information": "1"})
+    assert c.get(f"/patients/{pid}/dmp").status_code == 200
+    c.post(f"/patients/{pid}/discharge")  # the consent ends with the episode
+    assert c.get(f"/patients/{pid}/dmp").status_code == 403
