@@ -377,6 +377,12 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         data = entry.get("data", {})
         if not isinstance(data, dict):
             raise _fail(shown, f"{key}.data", f"expected a mapping, got {_typename(data)}")
+        for dotted, expected in (known[rid].data_required if met else ()):
+            node: Any = data
+            for part in dotted.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is None or node == "":
+                raise _fail(shown, f"{key}.data.{dotted}", f"missing; expected {expected}")
         requirements[rid] = {"condition_met": met, "data": data,
                              "justification": entry.get("justification")}
 
@@ -400,6 +406,8 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                     problems.append(found)
 
     _check_no_literal_secrets(raw, shown)
+    from .testpatients import allowed_non_test
+    allowed_non_test(raw, str(shown))
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
                     raw=raw, timeouts=timeouts, rem_path=rem_path)

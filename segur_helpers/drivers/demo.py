@@ -10,6 +10,8 @@ import re
 
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
+from .demo_dmp import DemoDmp
+from .demo_patients import DemoPatients, DemoStatistics
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -63,6 +65,9 @@ class DemoDriver(Driver):
         super().__init__(ctx)
         self.accounts = DemoAccounts(self)
         self.mailbox = mailbox_from_params(self)
+        self.dmp = DemoDmp(self)
+        self.patients = DemoPatients(self)
+        self.statistics = DemoStatistics(self)
         self._admin = None
         self._professional = None
         self._contexts = []
