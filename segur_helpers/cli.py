@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="the requirements and scenarios the toolkit covers")
     lst.add_argument("params", nargs="?", help="only those in this campaign's scope")
     lst.set_defaults(func=_cmd_list)
+    __import__("segur_helpers.driver_check").driver_check.register(sub)  # driver check, init, lab
     return ap
 
 
