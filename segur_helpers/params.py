@@ -25,7 +25,7 @@ from .ids import normalize_requirement_id
 SECRET_KEYS = re.compile(r"(password|secret|token|passphrase|api_key)$", re.I)
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 CAMPAIGN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-DRIVER_SPEC = re.compile(r"^([a-z][a-z0-9_]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
+DRIVER_SPEC = re.compile(r"^([a-z][a-z0-9_]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*|yaml:\S.*)$")
 
 DEFAULT_TIMEOUTS = {"step_s": 90.0, "mail_s": 30.0, "proof_s": 600.0}
 
@@ -151,10 +151,10 @@ def load_campaign(path: str | Path) -> Campaign:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise _fail(shown, "target.url", f"{url!r} is not an http(s) URL; expected e.g. https://dpi.example.test")
 
-    driver = _req(raw, "driver", str, shown, "", "a driver name (demo) or module:Class")
+    driver = _req(raw, "driver", str, shown, "", "a driver name (demo), module:Class or yaml:MAP.yaml")
     if not DRIVER_SPEC.match(driver):
         raise _fail(shown, "driver", f"{driver!r}; expected a built-in driver name such as demo, "
-                                     "or vendor_pkg.module:Driver")
+                                     "vendor_pkg.module:Driver or yaml:path/to/map.yaml")
 
     mailbox = raw.get("mailbox")
     if mailbox is not None:

@@ -14,7 +14,12 @@ __all__ = ["AccountRef", "Accounts", "AccountView", "Driver", "DriverContext", "
 
 
 def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
-    """``demo`` or ``vendor_pkg.module:Driver`` → the driver class (one clear line when it fails)."""
+    """``demo``, ``vendor_pkg.module:Driver`` or ``yaml:map.yaml`` (relative to the params ``file``) → the
+    driver class (one clear line when it fails; a YAML map is validated here, before any run)."""
+    if spec.startswith("yaml:"):
+        from .yaml_driver import YamlDriver, load_map, map_path
+        load_map(map_path(spec, file), params_file=file)
+        return YamlDriver
     target = BUILTIN.get(spec, spec)
     if ":" not in target:
         raise UserError(f"unknown driver {spec!r}; expected one of {', '.join(BUILTIN)} or module:Class",
