@@ -199,13 +199,70 @@ def load_campaign(path: str | Path) -> Campaign:
         data = entry.get("data", {})
         if not isinstance(data, dict):
             raise _fail(shown, f"{key}.data", f"expected a mapping, got {_typename(data)}")
+        manual = _manual_steps(entry.get("manual"), known[rid], shown, f"{key}.manual")
         requirements[rid] = {"condition_met": met, "data": data,
-                             "justification": entry.get("justification")}
+                             "justification": entry.get("justification"), "manual": manual}
 
     _check_no_literal_secrets(raw, shown)
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
                     raw=raw, timeouts=timeouts)
+
+
+ATTESTATION_KEYS = {"by": "who did it (name, role)", "at": "when (e.g. \"2026-11-25T14:05\")",
+                    "action": "what was done, in the operator's words"}
+
+
+def _manual_steps(node: Any, requirement: "catalog.Requirement", path: Path, where: str) -> dict[int, dict]:
+    """``manual: {STEP: {evidence: FILE | [FILES], attestation: {by, at, action}}}``: steps the driver
+    cannot perform, whose evidence the operator supplies (paths relative to the params file)."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise _fail(path, where, f"expected a mapping of step numbers (e.g. 2: {{evidence: …}}), got {_typename(node)}")
+    from .drivers.contract import analyse_module, scenario_modules
+
+    steps: dict[int, str] = {}
+    aware: set[int] = set()
+    for scen in requirement.scenarios:
+        for module in scenario_modules(scen):
+            needs = analyse_module(module)
+            steps.update(needs.step_titles)
+            aware |= needs.manual_aware
+    out: dict[int, dict] = {}
+    for k, v in node.items():
+        key = f"{where}.{k}"
+        try:
+            number = int(str(k))
+        except ValueError:
+            number = -1
+        if number not in steps:
+            raise _fail(path, key, f"no such step; expected a step number of the scenario "
+                                   f"({', '.join(map(str, sorted(steps)))})")
+        if number not in aware:
+            raise _fail(path, key, "this step has no manual mode; expected one of "
+                                   f"{', '.join(map(str, sorted(aware))) or '(none)'}")
+        if not isinstance(v, dict):
+            raise _fail(path, key, f"expected a mapping with evidence and attestation, got {_typename(v)}")
+        for extra in set(v) - {"evidence", "attestation"}:
+            raise _fail(path, f"{key}.{extra}", "unknown key; expected evidence or attestation")
+        evidence = v.get("evidence")
+        files = [evidence] if isinstance(evidence, str) else evidence
+        if not files or not isinstance(files, list) or not all(isinstance(f, str) and f.strip() for f in files):
+            raise _fail(path, f"{key}.evidence", "expected the file (or list of files) the operator supplies, "
+                                                 "relative to the params file")
+        att = v.get("attestation") or {}
+        if not isinstance(att, dict):
+            raise _fail(path, f"{key}.attestation", f"expected a mapping with by, at, action, got {_typename(att)}")
+        for extra in set(att) - set(ATTESTATION_KEYS):
+            raise _fail(path, f"{key}.attestation.{extra}", f"unknown key; expected {', '.join(ATTESTATION_KEYS)}")
+        for k2, value in att.items():
+            if not isinstance(value, (str, int, float)) and not hasattr(value, "isoformat"):
+                raise _fail(path, f"{key}.attestation.{k2}", f"expected {ATTESTATION_KEYS[k2]}")
+        out[number] = {"evidence": files, "title": steps[number],
+                       "attestation": {k2: (value.isoformat() if hasattr(value, "isoformat") else str(value))
+                                       for k2, value in att.items()}}
+    return out
 
 
 class Secrets:

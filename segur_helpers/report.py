@@ -23,6 +23,8 @@ def fmt_time(iso: str) -> str:
         d = datetime.fromisoformat(iso)
     except (TypeError, ValueError):
         return str(iso or "")
+    if d.tzinfo is None:  # an operator's attestation time, as written
+        return d.strftime("%d/%m/%Y à %H:%M")
     return d.strftime("%d/%m/%Y à %H:%M:%S (heure de Paris)")
 
 
@@ -73,6 +75,17 @@ def evidence_table(items: list[dict]) -> str:
             "<th style='width:28%'>SHA-256</th></tr>" + rows + "</table>")
 
 
+def manual_summary(r: dict) -> str:
+    """One paragraph naming the steps done by hand and who attested them ('' when none)."""
+    items = r.get("manual") or []
+    if not items:
+        return ""
+    parts = "; ".join(f"étape {esc(m['step'])}, attestée par {esc(m.get('by', ''))} le {esc(fmt_time(m.get('at', '')))}"
+                      f" ({esc(', '.join(f['source'] for f in m.get('files', [])))})" for m in items)
+    return (f"<p><b>Étapes réalisées manuellement</b> (éléments fournis par l'opérateur, empreintes en "
+            f"annexe) : {parts}</p>")
+
+
 def final_card(r: dict) -> str:
     failed = [c for c in r["checks"] if not c["passed"]]
     lines = []
@@ -80,6 +93,7 @@ def final_card(r: dict) -> str:
         lines.append(f"<p><b>Cause de l'erreur</b> (étape {esc(r['error']['step'])}) : {esc(r['error']['message'])}</p>")
     if failed:
         lines.append("<p><b>Vérifications en échec</b> : " + "; ".join(esc(c["label"]) for c in failed) + "</p>")
+    lines.append(manual_summary(r))
     steps = "".join(f"<li>Étape {s['number']} — {esc(s['title'])} : {STEP_STATUS.get(s['status'], s['status'])}"
                     f" ({s['duration_s']:.1f} s)</li>" for s in r["steps"])
     return (f'<div class="segur-card segur-final"><h4>Verdict de la preuve {esc(r["scenario"])} : '

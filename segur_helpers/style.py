@@ -23,5 +23,7 @@ CSS = """
 .segur-verdict.NON_APPLICABLE { background: #5a6b7b; }
 .segur-verdict.ERREUR { background: #b36b00; }
 .segur-verdict.EN_COURS { background: #0b4f8a; }
+.segur-manual { border-left: 5px solid #6a4c93; background: #faf7fd; }
+.segur-manual h4 { color: #4b2c77; }
 .segur-error { border-color: #e0a040; background: #fff7e8; }
 """
