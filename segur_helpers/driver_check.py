@@ -190,6 +190,8 @@ def register(subparsers) -> None:
     chk.add_argument("params", help="campaign params file (YAML)")
     chk.add_argument("--no-smoke", action="store_true", help="do not call the capabilities (offline check)")
     chk.set_defaults(func=_cmd_check)
+    from .scaffold import register as register_scaffold
+    register_scaffold(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience

@@ -264,6 +264,8 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
     ``run_dir`` is the proof's folder (the batch sets it); empty in JupyterLab, where a new folder is
     made under ``outputs/<campaign>/interactive-<time>/``.
     """
+    if not run_dir and os.environ.get("SEGUR_CAMPAIGN"):  # `segur lab PARAMS` chose the campaign
+        campaign = os.environ["SEGUR_CAMPAIGN"]
     camp = load_campaign(campaign)
     req = catalog.get(requirement)
     if req is None or req.id not in camp.requirements:

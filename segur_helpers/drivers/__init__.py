@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from pathlib import Path
 
 from ..errors import UserError
 from .base import (AccountRef, Accounts, AccountView, Driver, DriverContext, MailMessage, Mailbox,
@@ -25,6 +27,10 @@ def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
         raise UserError(f"unknown driver {spec!r}; expected one of {', '.join(BUILTIN)} or module:Class",
                         file=file, key="driver")
     module_name, _, cls_name = target.partition(":")
+    if file and spec not in BUILTIN:  # a vendor's driver module may sit next to its params file
+        folder = str(Path(file).resolve().parent)
+        if folder not in sys.path:
+            sys.path.append(folder)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
