@@ -162,7 +162,7 @@ class Recorder:
         body = esc(self.secrets.redact(message.text))
         for h in sorted({h for h in highlight if h}, key=len, reverse=True):
             body = body.replace(esc(h), f"<mark>{esc(h)}</mark>")
-        rows = "".join(f"<tr><th>{label}</th><td>{esc(self.secrets.redact(message.header(name)))}</td></tr>"
+        rows = "".join(f"<tr><th style='width:18%'>{label}</th><td>{esc(self.secrets.redact(message.header(name)))}</td></tr>"
                        for label, name in (("De", "From"), ("À", "To"), ("Date", "Date"), ("Objet", "Subject"),
                                            ("Message-ID", "Message-ID")))
         title = "Message fourni par l'opérateur" if manual else "Message reçu"

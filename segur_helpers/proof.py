@@ -174,6 +174,8 @@ class Proof:
             record.duration_s = round(time.monotonic() - t0, 3)
             if record.status == "pending":
                 record.status = "done"
+            from .report import step_card
+            self.recorder.show(step_card(record, self.recorder, self.manual_step(number)), tags=("segur-live",))
 
     # -- verdict ---------------------------------------------------------------------------------
     def verdict(self) -> str:
