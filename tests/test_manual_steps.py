@@ -73,6 +73,7 @@ def test_manual_evidence_shown_hashed_and_attested_or_erreur_naming_the_file(tmp
                   "Message fourni par l'opérateur", "(fourni par l’opérateur)", manual[0]["sha256"][:16],
                   "Message relevé sur le poste du professionnel"):
         assert words in text, words
+    assert "élément(s) de preuve" not in text     # the per-step JupyterLab cards stay out of the PDF
 
     # 2. evidence missing: ERREUR naming the step and the expected file; step 1 still ran
     eml.unlink()
