@@ -50,3 +50,15 @@ def test_init_scaffold_runs_after_filling_in_demo_values(tmp_path, demo_stack):
     result = json.loads(next(out.rglob("result.json")).read_text(encoding="utf-8"))
     assert result["verdict"] == "CONFORME" and result["vendor"] == "Hôpital Logiciels SA"
     assert result["driver"] == "hopital_logiciels_sa_driver:HopitalLogicielsSaDriver"
+
+
+def test_lab_environment_sets_campaign_and_toolkit(tmp_path, write_params):
+    from conftest import ROOT, campaign_dict
+    from segur_helpers.scaffold import lab_environment
+
+    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m"))
+    env = lab_environment(str(params))
+    assert env["SEGUR_CAMPAIGN"] == str(params.resolve())
+    assert str(ROOT) in env["PYTHONPATH"].split(os.pathsep)
+    proc = run_segur("lab", str(tmp_path / "absent.yaml"))
+    assert proc.returncode == 2 and "absent.yaml" in proc.stderr and "Traceback" not in proc.stderr

@@ -57,3 +57,15 @@ def test_bad_map_is_one_line_naming_map_and_key(tmp_path, write_params):
     params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m", driver="yaml:absent.yaml"), "p2.yaml")
     proc = run_segur("run", str(params), "--outputs", str(tmp_path / "out"))
     assert proc.returncode == 2 and "absent.yaml not found" in proc.stderr and "driver" in proc.stderr
+
+
+def test_driver_check_names_actions_the_map_lacks(tmp_path, write_params):
+    data = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    del data["accounts"]["verify"]
+    partial = tmp_path / "partial.yaml"
+    partial.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m", driver="yaml:partial.yaml"))
+    proc = run_segur("driver", "check", str(params), "--no-smoke")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    missing = [l for l in proc.stdout.splitlines() if l.strip().startswith("MISSING")]
+    assert len(missing) == 1 and "accounts.verify" in missing[0] and "not mapped in YamlAccounts" in missing[0]
