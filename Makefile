@@ -30,7 +30,7 @@ test:
 lab: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) -- \
-	  $(BIN)/jupyter lab --no-browser --notebook-dir=notebooks
+	  $(BIN)/python -m segur_helpers.cli lab params/demo.yaml
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

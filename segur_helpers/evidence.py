@@ -153,16 +153,21 @@ class Recorder:
             + f'</div><div class="hash">{esc(item.name)} · SHA-256 {item.sha256}</div></div>')
         return item
 
-    def email(self, message, caption: str, highlight: list[str] | tuple[str, ...] = ()) -> EvidenceItem:
-        """Keep the raw message as ``.eml`` and show its headers and body, ``highlight`` marked."""
-        item = self._write(self._name(caption, "eml"), message.raw, kind="email", caption=caption, text=True)
+    def email(self, message, caption: str, highlight: list[str] | tuple[str, ...] = (), *, manual: bool = False
+              ) -> EvidenceItem:
+        """Keep the raw message as ``.eml`` and show its headers and body, ``highlight`` marked.
+        ``manual``: the operator supplied it (a manual step), the toolkit did not fetch it."""
+        item = self._write(self._name(caption, "eml"), message.raw, kind="email", caption=caption, text=True,
+                           manual=manual)
         body = esc(self.secrets.redact(message.text))
         for h in sorted({h for h in highlight if h}, key=len, reverse=True):
             body = body.replace(esc(h), f"<mark>{esc(h)}</mark>")
-        rows = "".join(f"<tr><th>{label}</th><td>{esc(self.secrets.redact(message.header(name)))}</td></tr>"
+        rows = "".join(f"<tr><th style='width:18%'>{label}</th><td>{esc(self.secrets.redact(message.header(name)))}</td></tr>"
                        for label, name in (("De", "From"), ("À", "To"), ("Date", "Date"), ("Objet", "Subject"),
                                            ("Message-ID", "Message-ID")))
-        self.show(f'<div class="segur-card"><h4>Message reçu — {esc(item.caption)}</h4><table>{rows}</table>'
+        title = "Message fourni par l'opérateur" if manual else "Message reçu"
+        self.show(f'<div class="segur-card{" segur-manual" if manual else ""}"><h4>{title} — {esc(item.caption)}</h4>'
+                  f'<table>{rows}</table>'
                   f'<pre>{body}</pre><div class="hash">{esc(item.name)} (message brut .eml) · SHA-256 '
                   f'{item.sha256}</div></div>')
         return item
@@ -176,13 +181,14 @@ class Recorder:
                   f'</pre><div class="hash">{esc(item.name)} · SHA-256 {item.sha256}</div></div>')
         return item
 
-    def observation(self, data: dict, caption: str) -> EvidenceItem:
+    def observation(self, data: dict, caption: str, *, manual: bool = False) -> EvidenceItem:
         """What the toolkit read on a screen or in a document, kept as JSON beside the capture."""
         raw = json.dumps(data, ensure_ascii=False, indent=2).encode()
-        return self._write(self._name(caption, "json"), raw, kind="observation", caption=caption, text=True)
+        return self._write(self._name(caption, "json"), raw, kind="observation", caption=caption, text=True,
+                           manual=manual)
 
-    def attach(self, source: Path | bytes, caption: str, *, name: str | None = None, manual: bool = False
-               ) -> EvidenceItem:
+    def attach(self, source: Path | bytes, caption: str, *, name: str | None = None, manual: bool = False,
+               show: bool = True) -> EvidenceItem:
         """Attach a file (document, CSV, operator-supplied evidence) as it is."""
         if isinstance(source, (str, Path)):
             src = Path(source)
@@ -192,6 +198,8 @@ class Recorder:
         textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "log"}
         item = self._write(self._name(name or caption, ext), data, kind="attachment", caption=caption,
                            text=textual, manual=manual)
+        if not show:
+            return item
         self.show(f'<div class="segur-card"><h4>Pièce jointe — {esc(item.caption)}</h4>'
                   f'<div class="hash">{esc(item.name)} ({item.size} octets) · SHA-256 {item.sha256}</div></div>')
         return item

@@ -16,7 +16,7 @@ from traitlets.config import Config
 
 from .evidence import esc
 from .pdf import band, html_to_pdf
-from .report import _verdict_badge, cover_rows, evidence_table, fmt_time
+from .report import _verdict_badge, cover_rows, evidence_table, fmt_time, manual_summary
 from .style import CSS
 
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "segur-hide"}
@@ -79,6 +79,7 @@ def _cover(r: dict) -> str:
             f'<table>{cover_rows(r)}<tr><th>Fin de l\'exécution</th><td>{esc(fmt_time(r["finished"]))}</td></tr>'
             f'<tr><th>Vérifications</th><td>{sum(c["passed"] for c in r["checks"])} réussie(s) sur '
             f'{len(r["checks"])}</td></tr></table>'
+            f'{manual_summary(r)}'
             f'<p><b>Exigence</b> ({esc(r["wording_source"])}) : {text_html(r["summary"])}</p>{condition}{scenario}'
             f'<p><b>Éléments de preuve attendus</b> ({esc(r.get("expected_source") or r["wording_source"])})</p>'
             f'<ol>{expected}</ol></section>')

@@ -26,7 +26,7 @@ from .ids import normalize_requirement_id
 SECRET_KEYS = re.compile(r"(password|secret|token|passphrase|api_key)$", re.I)
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 CAMPAIGN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-DRIVER_SPEC = re.compile(r"^([a-z][a-z0-9_]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
+DRIVER_SPEC = re.compile(r"^([a-z][a-z0-9_]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*|yaml:\S.*)$")
 
 DEFAULT_TIMEOUTS = {"step_s": 90.0, "mail_s": 30.0, "proof_s": 600.0}
 
@@ -318,10 +318,10 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise _fail(shown, "target.url", f"{url!r} is not an http(s) URL; expected e.g. https://dpi.example.test")
 
-    driver = _req(raw, "driver", str, shown, "", "a driver name (demo) or module:Class")
+    driver = _req(raw, "driver", str, shown, "", "a driver name (demo), module:Class or yaml:MAP.yaml")
     if not DRIVER_SPEC.match(driver):
         raise _fail(shown, "driver", f"{driver!r}; expected a built-in driver name such as demo, "
-                                     "or vendor_pkg.module:Driver")
+                                     "vendor_pkg.module:Driver or yaml:path/to/map.yaml")
 
     mailbox = raw.get("mailbox")
     if mailbox is not None:
@@ -383,8 +383,9 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                 node = node.get(part) if isinstance(node, dict) else None
             if node is None or node == "":
                 raise _fail(shown, f"{key}.data.{dotted}", f"missing; expected {expected}")
+        manual = _manual_steps(entry.get("manual"), known[rid], shown, f"{key}.manual")
         requirements[rid] = {"condition_met": met, "data": data,
-                             "justification": entry.get("justification")}
+                             "justification": entry.get("justification"), "manual": manual}
 
     rem_path = None
     if "rem" in raw:
@@ -411,6 +412,62 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
                     raw=raw, timeouts=timeouts, rem_path=rem_path)
+
+
+ATTESTATION_KEYS = {"by": "who did it (name, role)", "at": "when (e.g. \"2026-11-25T14:05\")",
+                    "action": "what was done, in the operator's words"}
+
+
+def _manual_steps(node: Any, requirement: "catalog.Requirement", path: Path, where: str) -> dict[int, dict]:
+    """``manual: {STEP: {evidence: FILE | [FILES], attestation: {by, at, action}}}``: steps the driver
+    cannot perform, whose evidence the operator supplies (paths relative to the params file)."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise _fail(path, where, f"expected a mapping of step numbers (e.g. 2: {{evidence: …}}), got {_typename(node)}")
+    from .drivers.contract import analyse_module, scenario_modules
+
+    steps: dict[int, str] = {}
+    aware: set[int] = set()
+    for scen in requirement.scenarios:
+        for module in scenario_modules(scen):
+            needs = analyse_module(module)
+            steps.update(needs.step_titles)
+            aware |= needs.manual_aware
+    out: dict[int, dict] = {}
+    for k, v in node.items():
+        key = f"{where}.{k}"
+        try:
+            number = int(str(k))
+        except ValueError:
+            number = -1
+        if number not in steps:
+            raise _fail(path, key, f"no such step; expected a step number of the scenario "
+                                   f"({', '.join(map(str, sorted(steps)))})")
+        if number not in aware:
+            raise _fail(path, key, "this step has no manual mode; expected one of "
+                                   f"{', '.join(map(str, sorted(aware))) or '(none)'}")
+        if not isinstance(v, dict):
+            raise _fail(path, key, f"expected a mapping with evidence and attestation, got {_typename(v)}")
+        for extra in set(v) - {"evidence", "attestation"}:
+            raise _fail(path, f"{key}.{extra}", "unknown key; expected evidence or attestation")
+        evidence = v.get("evidence")
+        files = [evidence] if isinstance(evidence, str) else evidence
+        if not files or not isinstance(files, list) or not all(isinstance(f, str) and f.strip() for f in files):
+            raise _fail(path, f"{key}.evidence", "expected the file (or list of files) the operator supplies, "
+                                                 "relative to the params file")
+        att = v.get("attestation") or {}
+        if not isinstance(att, dict):
+            raise _fail(path, f"{key}.attestation", f"expected a mapping with by, at, action, got {_typename(att)}")
+        for extra in set(att) - set(ATTESTATION_KEYS):
+            raise _fail(path, f"{key}.attestation.{extra}", f"unknown key; expected {', '.join(ATTESTATION_KEYS)}")
+        for k2, value in att.items():
+            if not isinstance(value, (str, int, float)) and not hasattr(value, "isoformat"):
+                raise _fail(path, f"{key}.attestation.{k2}", f"expected {ATTESTATION_KEYS[k2]}")
+        out[number] = {"evidence": files, "title": steps[number],
+                       "attestation": {k2: (value.isoformat() if hasattr(value, "isoformat") else str(value))
+                                       for k2, value in att.items()}}
+    return out
 
 
 class Secrets:

@@ -99,6 +99,8 @@ class Proof:
         self._browser = None
         self._closed = False
         self.result: dict[str, Any] | None = None
+        self.interactive = False          # JupyterLab (no run_dir): manual evidence is asked inline
+        self.manual_records: list[dict[str, Any]] = []
 
     # convenience: the recorder's captures on the proof itself
     @property
@@ -137,12 +139,25 @@ class Proof:
                            f'<p>{esc(reason)}</p><p>La suite du scénario est sans objet : verdict NON '
                            f'APPLICABLE.</p></div>')
 
+    # -- manual steps (see segur_helpers.manual) -------------------------------------------------
+    def manual_step(self, number: int) -> bool:
+        """The campaign marks step ``number`` manual: the operator supplies its evidence."""
+        return number in (self.campaign.requirements[self.requirement.id].get("manual") or {})
+
+    async def manual_evidence(self, number: int, caption: str, *, highlight=None):
+        """The operator-supplied evidence of a manual step, recorded, hashed and shown with the attestation."""
+        from .manual import manual_evidence
+        return await manual_evidence(self, number, caption, highlight=highlight)
+
     def fail(self, step: int, exc: BaseException) -> None:
         """Mark the proof ERREUR (could not run) with the cause, once."""
         if self.error is not None:
             return
+        from .manual import ManualEvidenceMissing
         if isinstance(exc, TargetUnreachable):
             kind, message = "target_unreachable", str(exc)
+        elif isinstance(exc, ManualEvidenceMissing):
+            kind, message = "manual_evidence_missing", str(exc)
         elif isinstance(exc, asyncio.TimeoutError):
             kind, message = "timeout", f"délai dépassé ({self.timeouts['step_s']:.0f} s) à l'étape {step}"
         elif isinstance(exc, PatientRefused):
@@ -175,8 +190,10 @@ class Proof:
             return None
         self.recorder.current_step = number
         t0 = time.monotonic()
+        # an operator answering inline (manual step in JupyterLab) is not held to the step's timeout
+        timeout = None if (self.interactive and self.manual_step(number)) else self.timeouts["step_s"]
         try:
-            return await asyncio.wait_for(fn(self, *args, **kwargs), timeout=self.timeouts["step_s"])
+            return await asyncio.wait_for(fn(self, *args, **kwargs), timeout=timeout)
         except Exception as exc:  # noqa: BLE001 — any failure to run is ERREUR with its cause
             record.status = "error"
             record.error = type(exc).__name__
@@ -186,6 +203,8 @@ class Proof:
             record.duration_s = round(time.monotonic() - t0, 3)
             if record.status == "pending":
                 record.status = "done"
+            from .report import step_card
+            self.recorder.show(step_card(record, self.recorder, self.manual_step(number)), tags=("segur-live",))
 
     # -- verdict ---------------------------------------------------------------------------------
     def verdict(self) -> str:
@@ -224,7 +243,7 @@ class Proof:
             "verdict": verdict, "started": self.started.isoformat(timespec="seconds"),
             "finished": finished.isoformat(timespec="seconds"),
             "duration_s": round((finished - self.started).total_seconds(), 2),
-            "steps": [vars(s) for s in self.steps], "error": self.error,
+            "steps": [vars(s) for s in self.steps], "error": self.error, "manual": self.manual_records,
             "condition_not_met": self.not_applicable,
         } | self.recorder.to_dict()
         self.result = result
@@ -280,6 +299,8 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
     ``run_dir`` is the proof's folder (the batch sets it); empty in JupyterLab, where a new folder is
     made under ``outputs/<campaign>/interactive-<time>/``.
     """
+    if not run_dir and os.environ.get("SEGUR_CAMPAIGN"):  # `segur lab PARAMS` chose the campaign
+        campaign = os.environ["SEGUR_CAMPAIGN"]
     camp = load_campaign(campaign)
     req = catalog.get(requirement)
     if req is None or req.id not in camp.requirements:
@@ -288,6 +309,7 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
     scen = next((s for s in req.scenarios if s.number == scenario), None)
     if scen is None:
         raise UserError(f"no scenario {scenario} for {req.id}", key="scenario")
+    interactive = not run_dir
     if not run_dir:
         run_id = run_id or "interactive-" + now_paris().strftime("%Y%m%dT%H%M%S")
         run_dir = default_outputs() / camp.name / run_id / safe_name(scen.id)
@@ -295,6 +317,7 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
     proof_dir.mkdir(parents=True, exist_ok=True)
     secrets = Secrets()
     proof = Proof(camp, req, scen, proof_dir, run_id or proof_dir.parent.name, secrets)
+    proof.interactive = interactive
     from .report import cover_card
     proof.recorder.show(cover_card(proof.cover()), tags=("segur-live",))
     proof.recorder.current_step = 0

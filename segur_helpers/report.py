@@ -23,6 +23,8 @@ def fmt_time(iso: str) -> str:
         d = datetime.fromisoformat(iso)
     except (TypeError, ValueError):
         return str(iso or "")
+    if d.tzinfo is None:  # an operator's attestation time, as written
+        return d.strftime("%d/%m/%Y à %H:%M")
     return d.strftime("%d/%m/%Y à %H:%M:%S (heure de Paris)")
 
 
@@ -73,6 +75,44 @@ def evidence_table(items: list[dict]) -> str:
             "<th style='width:28%'>SHA-256</th></tr>" + rows + "</table>")
 
 
+def manual_summary(r: dict) -> str:
+    """One paragraph naming the steps done by hand and who attested them ('' when none)."""
+    items = r.get("manual") or []
+    if not items:
+        return ""
+    parts = "; ".join(f"étape {esc(m['step'])}, attestée par {esc(m.get('by', ''))} le {esc(fmt_time(m.get('at', '')))}"
+                      f" ({esc(', '.join(f['source'] for f in m.get('files', [])))})" for m in items)
+    return (f"<p><b>Étapes réalisées manuellement</b> (éléments fournis par l'opérateur, empreintes en "
+            f"annexe) : {parts}</p>")
+
+
+def step_card(record, recorder, manual: bool = False) -> str:
+    """The step's summary as a JupyterLab card (hidden in the PDF, which shows the full captures):
+    status and duration, thumbnails of its screenshots, its checks PASS/FAIL, its evidence hashes."""
+    import base64
+
+    items = [i for i in recorder.items if i.step == record.number]
+    checks = [c for c in recorder.checks if c.step == record.number]
+    passed = sum(c.passed for c in checks)
+    state = STEP_STATUS.get(record.status, record.status)
+    thumbs = ""
+    for i in items:
+        if i.kind == "screenshot":
+            b64 = base64.b64encode((recorder.dir / i.name).read_bytes()).decode()
+            thumbs += (f'<figure><img src="data:image/png;base64,{b64}" alt="{esc(i.caption)}">'
+                       f'<figcaption>{esc(i.caption)}</figcaption></figure>')
+    rows = "".join(f"<li><span class='{'segur-pass' if c.passed else 'segur-fail'}'>{c.result}</span> "
+                   f"{esc(c.label)} <i>— observé : {esc(c.observed)}</i></li>" for c in checks)
+    hashes = "".join(f"<li>{esc(i.name)}{' (fourni par l’opérateur)' if i.manual else ''} · "
+                     f"<span class='hash'>SHA-256 {esc(i.sha256[:16])}…</span></li>" for i in items)
+    summary = (f"{passed}/{len(checks)} vérification(s) réussie(s)" if checks else "aucune vérification")
+    return (f'<div class="segur-card segur-step"><h4>Étape {record.number} — {esc(record.title)}</h4>'
+            f'<p><b>{esc(state)}</b> en {record.duration_s:.1f} s{" (étape manuelle)" if manual else ""} — '
+            f'{summary} — {len(items)} élément(s) de preuve</p>'
+            f'{f"<div class=thumbs>{thumbs}</div>" if thumbs else ""}'
+            f'{f"<ul>{rows}</ul>" if rows else ""}{f"<ul>{hashes}</ul>" if hashes else ""}</div>')
+
+
 def final_card(r: dict) -> str:
     failed = [c for c in r["checks"] if not c["passed"]]
     lines = []
@@ -83,6 +123,7 @@ def final_card(r: dict) -> str:
                      f"{esc(r['condition_not_met']['step'])}) : {esc(r['condition_not_met']['reason'])}</p>")
     if failed:
         lines.append("<p><b>Vérifications en échec</b> : " + "; ".join(esc(c["label"]) for c in failed) + "</p>")
+    lines.append(manual_summary(r))
     steps = "".join(f"<li>Étape {s['number']} — {esc(s['title'])} : {STEP_STATUS.get(s['status'], s['status'])}"
                     f" ({s['duration_s']:.1f} s)</li>" for s in r["steps"])
     return (f'<div class="segur-card segur-final"><h4>Verdict de la preuve {esc(r["scenario"])} : '

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from pathlib import Path
 
 from ..errors import UserError
 from .base import (AccountRef, Accounts, AccountView, Driver, DriverContext, MailMessage, Mailbox,
@@ -14,12 +16,21 @@ __all__ = ["AccountRef", "Accounts", "AccountView", "Driver", "DriverContext", "
 
 
 def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
-    """``demo`` or ``vendor_pkg.module:Driver`` → the driver class (one clear line when it fails)."""
+    """``demo``, ``vendor_pkg.module:Driver`` or ``yaml:map.yaml`` (relative to the params ``file``) → the
+    driver class (one clear line when it fails; a YAML map is validated here, before any run)."""
+    if spec.startswith("yaml:"):
+        from .yaml_driver import YamlDriver, load_map, map_path
+        load_map(map_path(spec, file), params_file=file)
+        return YamlDriver
     target = BUILTIN.get(spec, spec)
     if ":" not in target:
         raise UserError(f"unknown driver {spec!r}; expected one of {', '.join(BUILTIN)} or module:Class",
                         file=file, key="driver")
     module_name, _, cls_name = target.partition(":")
+    if file and spec not in BUILTIN:  # a vendor's driver module may sit next to its params file
+        folder = str(Path(file).resolve().parent)
+        if folder not in sys.path:
+            sys.path.append(folder)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

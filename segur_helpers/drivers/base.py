@@ -7,6 +7,25 @@ it in the campaign params (``driver: vendor_pkg.module:Driver``).
 Each method says what it must leave for the evidence: a :class:`View` is what the screen shows (a
 Playwright page and the selector of the element a reviewer must look at, plus the text observed
 there); the recorder takes the screenshot and the checks read only what was captured.
+
+The convention every capability follows (``docs/drivers.md`` says it for vendors):
+
+- one interface per capability, a subclass of :class:`Capability` in its own module
+  ``segur_helpers/drivers/<capability>.py``, attached to a driver under the lower-case name of the
+  class (``Accounts`` → ``driver.accounts``; set ``attribute = "…"`` on the class to use another);
+- typed ``async`` methods (plain ``def`` only for pure parsing, such as reading a received message),
+  each marked ``@abc.abstractmethod``, whose docstring has a French paragraph ``FR:`` and an English
+  paragraph ``EN:`` saying what the method does and **what evidence it must leave** (``Preuve :`` /
+  ``Evidence:``): which screen a returned :class:`View` shows and which element it highlights, which
+  raw message or document it returns for the recorder to keep;
+- an optional ``async def smoke(self)`` without side effect (read a list, open a search page, log in)
+  that ``segur driver check`` calls before any run; the default does nothing, the target's address
+  being checked once for the whole driver;
+- a capability that implements only some actions (the no-code YAML driver) says which are missing in
+  :meth:`Capability.unsupported`, so the check reports them like missing methods.
+
+Scenario modules call ``proof.driver.<capability>.<method>(…)`` literally: ``segur driver check``
+finds the methods a requirement needs by reading those calls, so a new requirement needs no list.
 """
 from __future__ import annotations
 
@@ -106,10 +125,40 @@ class MailMessage:
 
 
 class Capability(abc.ABC):
-    """Base of every capability; ``driver`` gives access to the shared context (browser, params)."""
+    """Base of every capability; ``driver`` gives access to the shared context (browser, params).
+
+    ``attribute``: the driver attribute holding it (default: the interface class name in lower case).
+    """
+
+    attribute: str | None = None
 
     def __init__(self, driver: "Driver"):
         self.driver = driver
+
+    async def smoke(self) -> None:
+        """FR: appel de contrôle sans effet de bord (connexion, lecture d'une liste) lancé par
+        ``segur driver check`` avant toute exécution ; lève une exception si la capacité ne répond pas.
+
+        EN: a side-effect-free call (log in, read a list) made by ``segur driver check`` before any run;
+        raises when the capability does not work. Default: nothing (the target's address is checked once).
+        """
+
+    def unsupported(self) -> set[str]:
+        """Names of this capability's methods that this implementation cannot perform (default none)."""
+        return set()
+
+    @classmethod
+    def interface(cls) -> type["Capability"]:
+        """The documented interface this class implements (the first subclass of Capability in its MRO)."""
+        for klass in reversed(cls.__mro__):
+            if isinstance(klass, type) and issubclass(klass, Capability) and klass is not Capability:
+                return klass
+        return cls
+
+    @classmethod
+    def attribute_name(cls) -> str:
+        iface = cls.interface()
+        return iface.attribute or iface.__name__.lower()
 
 
 class Accounts(Capability):
@@ -117,20 +166,41 @@ class Accounts(Capability):
 
     @abc.abstractmethod
     async def create(self, professional: dict[str, str]) -> AccountRef:
-        """As an administrator, declare a new professional's account (nom, prenom, profession, rpps,
-        email). Evidence: none itself; the caller shows the account with :meth:`show`."""
+        """FR: en administrateur, déclarer le compte d'un nouveau professionnel (nom, prenom, profession,
+        rpps, email). Preuve : aucune par elle-même ; l'appelant affiche ensuite le compte avec
+        :meth:`show`. Lever une exception si le produit refuse la création (message affiché).
+
+        EN: as an administrator, declare a new professional's account (nom, prenom, profession, rpps,
+        email). Evidence: none itself; the caller then shows the account with :meth:`show`. Raise
+        when the product refuses to create it (with the message it displayed)."""
 
     @abc.abstractmethod
     async def show(self, account: AccountRef) -> AccountView:
-        """Open the account's screen as an administrator; highlight its e-mail verification status."""
+        """FR: ouvrir la fiche du compte en administrateur. Preuve : la vue de la fiche, l'élément qui
+        porte le statut de l'adresse de messagerie surligné, son texte dans ``observed`` et
+        ``email_pending`` vrai si l'écran indique une adresse en attente de vérification.
+
+        EN: open the account's screen as an administrator. Evidence: the screen's view with the element
+        carrying the e-mail address status highlighted, its text in ``observed``, and ``email_pending``
+        true when the screen says the address awaits verification."""
 
     @abc.abstractmethod
     def extract_verification(self, message: MailMessage) -> Verification:
-        """Find the code and/or link that the product's verification message carries."""
+        """FR: trouver le code et/ou le lien que porte le message de vérification du produit (lecture
+        seule du message ; le message brut est conservé en .eml par l'appelant).
+
+        EN: find the code and/or link that the product's verification message carries (reads the
+        message only; the caller keeps the raw message as .eml evidence)."""
 
     @abc.abstractmethod
     async def verify(self, account: AccountRef, verification: Verification) -> VerificationView:
-        """As the professional (not the administrator), use the code or link; show the outcome."""
+        """FR: en tant que professionnel (contexte de navigation distinct de celui de l'administrateur),
+        utiliser le code ou le lien. Preuve : la page de résultat, le message affiché surligné et
+        ``accepted`` vrai si le produit confirme l'adresse.
+
+        EN: as the professional (a browser context separate from the administrator's), use the code or
+        link. Evidence: the outcome page with its message highlighted, and ``accepted`` true when the
+        product confirms the address."""
 
 
 class Mailbox(Capability):
@@ -139,11 +209,25 @@ class Mailbox(Capability):
     @abc.abstractmethod
     async def wait_for(self, to: str, *, subject_contains: str | None = None,
                        timeout: float = 30.0) -> MailMessage | None:
-        """The first message to ``to`` (and with ``subject_contains``), waiting up to ``timeout`` s."""
+        """FR: le premier message adressé à ``to`` (dont l'objet contient ``subject_contains``), en
+        attendant au plus ``timeout`` s ; ``None`` s'il n'arrive pas. Preuve : le message brut (octets
+        exacts reçus), que l'appelant conserve en .eml.
+
+        EN: the first message to ``to`` (with ``subject_contains``), waiting up to ``timeout`` s;
+        ``None`` when none arrives. Evidence: the raw message (exact bytes received), kept as .eml by
+        the caller."""
 
     @abc.abstractmethod
     async def messages(self) -> list[MailMessage]:
-        """Every message in the mailbox (for checks across messages, such as a code's uniqueness)."""
+        """FR: tous les messages de la boîte, sans en modifier l'état (lu/non lu), pour les contrôles
+        entre messages (unicité d'un code). Preuve : aucune par elle-même.
+
+        EN: every message in the mailbox, without changing their state (read/unread), for checks
+        across messages (a code's uniqueness). Evidence: none itself."""
+
+    async def smoke(self) -> None:
+        """Read the mailbox once (no change to it)."""
+        await self.messages()
 
 
 @dataclass

@@ -18,6 +18,9 @@ STATUS = "[data-testid=email-status]"
 
 
 class DemoAccounts(Accounts):
+    async def smoke(self):
+        await self.driver.admin_page()   # the administrator can log in; nothing is created
+
     async def create(self, professional):
         page = await self.driver.admin_page()
         await page.goto(self.driver.url("/accounts/new"))

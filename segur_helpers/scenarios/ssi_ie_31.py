@@ -29,6 +29,8 @@ async def message_de_verification(proof: Proof, account: AccountRef | None) -> M
         proof.check("Message de vérification reçu", expected="un message adressé au professionnel",
                     observed="aucun compte n'a été créé à l'étape 1", passed=False)
         return None
+    if proof.manual_step(2):
+        return await _message_fourni(proof, account)
     timeout = proof.timeouts["mail_s"]
     message = await proof.driver.mailbox.wait_for(account.email, timeout=timeout)
     if message is None:
@@ -58,6 +60,37 @@ async def message_de_verification(proof: Proof, account: AccountRef | None) -> M
                     observed=(f"absent des {len(others)} autres messages" if not reused
                               else f"présent aussi dans {len(reused)} autre(s) message(s)"),
                     passed=not reused, evidence=[kept])
+    return message
+
+
+async def _message_fourni(proof: Proof, account: AccountRef) -> MailMessage | None:
+    """Manual mailbox: the operator read the message on the professional's side and supplies the .eml;
+    the checks that can still apply to it do (addressee, code or link)."""
+    def marks(msg: MailMessage) -> list[str]:
+        ver = proof.driver.accounts.extract_verification(msg)
+        return [ver.code or "", ver.link or ""]
+
+    supplied = await proof.manual_evidence(2, "Message de vérification relevé par l'opérateur", highlight=marks)
+    found = [e for e in supplied if e.message is not None]
+    if not found:
+        proof.check("Message de vérification fourni par l'opérateur", expected="un message au format .eml",
+                    observed="fichiers fournis : " + ", ".join(e.path.name for e in supplied), passed=False,
+                    evidence=[e.item for e in supplied])
+        return None
+    message, kept = found[0].message, found[0].item
+    addressed = account.email.lower() in message.to.lower()
+    proof.check("Message de vérification reçu par le professionnel (fourni par l'opérateur)",
+                expected=f"un message adressé à {account.email}", observed=f"message adressé à {message.to or '—'}",
+                passed=addressed, evidence=[kept])
+    verification = proof.driver.accounts.extract_verification(message)
+    found_text = " et ".join(x for x in (f"code {verification.code}" if verification.code else "",
+                                         "lien d'activation" if verification.link else "") if x)
+    proof.check("Le message porte un code ou un lien de vérification", expected="un code ou un lien",
+                observed=found_text or "ni code ni lien trouvé", passed=bool(verification.secret), evidence=[kept])
+    proof.recorder.observation(
+        {"unicite": "non vérifiée automatiquement : la boîte du professionnel n'est pas accessible à l'outil "
+                    "(étape manuelle) ; seul le message fourni est examiné"},
+        "Contrôle d'unicité du code non applicable à un message fourni")
     return message
 
 

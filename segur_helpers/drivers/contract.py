@@ -1,0 +1,179 @@
+"""What a requirement needs from a driver, found by reading its scenario module, and whether a
+campaign's driver provides it (``segur driver check``).
+
+The scenario module of a requirement is the one its notebooks import (``from segur_helpers.scenarios
+import X``), or the catalogue's ``module:`` key when a scenario names one. Every literal call
+``proof.driver.<capability>.<method>(…)`` in that module is a need, attributed to the ``@step`` that
+makes it (directly or through a module-level helper it calls), so a step the campaign marks manual
+does not require its capabilities. New requirements need no list: writing the scenario is enough.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import json
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .base import Capability
+
+SCENARIO_IMPORT = re.compile(r"from\s+segur_helpers\.scenarios\s+import\s+(\w+)|"
+                             r"import\s+segur_helpers\.scenarios\.(\w+)")
+SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@dataclass
+class Needs:
+    """The capability methods a scenario module calls: ``{step number or 0: {(capability, method)}}``."""
+
+    module: str
+    by_step: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
+    step_titles: dict[int, str] = field(default_factory=dict)
+    manual_aware: set[int] = field(default_factory=set)  # steps that consult proof.manual…
+
+    def required(self, manual_steps: set[int] = frozenset()) -> dict[tuple[str, str], list[int]]:
+        out: dict[tuple[str, str], list[int]] = {}
+        for number, calls in sorted(self.by_step.items()):
+            if number in manual_steps and number in self.manual_aware:
+                continue
+            for call in calls:
+                out.setdefault(call, []).append(number)
+        return out
+
+
+def scenario_modules(scenario) -> list[str]:
+    """The scenario modules a catalogue scenario uses: its ``module`` if named, else its notebook's imports."""
+    named = getattr(scenario, "module", None)
+    if named:
+        return [named]
+    path = scenario.notebook_path
+    if not path.is_file():
+        return []
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        src = "".join(cell.get("source", ""))
+        for m in SCENARIO_IMPORT.finditer(src):
+            name = m.group(1) or m.group(2)
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _driver_call(node: ast.AST) -> tuple[str, str] | None:
+    """``<x>.driver.<cap>.<method>`` (called) → (cap, method)."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return None
+    method = node.func.attr
+    cap = node.func.value
+    if isinstance(cap, ast.Attribute) and isinstance(cap.value, ast.Attribute) and cap.value.attr == "driver":
+        return cap.attr, method
+    return None
+
+
+def _step_number(fn: ast.AST) -> tuple[int, str] | None:
+    for deco in getattr(fn, "decorator_list", []):
+        if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name) and deco.func.id == "step"
+                and deco.args and isinstance(deco.args[0], ast.Constant)):
+            title = deco.args[1].value if len(deco.args) > 1 and isinstance(deco.args[1], ast.Constant) else ""
+            return int(deco.args[0].value), str(title)
+    return None
+
+
+def analyse_source(source: str, module: str = "") -> Needs:
+    tree = ast.parse(source)
+    functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    direct: dict[str, set[tuple[str, str]]] = {}
+    calls_fn: dict[str, set[str]] = {}
+    manual: dict[str, bool] = {}
+    for name, fn in functions.items():
+        direct[name], calls_fn[name] = set(), set()
+        manual[name] = False
+        for node in ast.walk(fn):
+            if (hit := _driver_call(node)) is not None:
+                direct[name].add(hit)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
+                calls_fn[name].add(node.func.id)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("manual") and \
+                    isinstance(node.value, ast.Name) and node.value.id == "proof":
+                manual[name] = True
+
+    def closure(name: str, seen: set[str]) -> set[tuple[str, str]]:
+        out = set(direct[name])
+        for callee in calls_fn[name] - seen:
+            out |= closure(callee, seen | {callee})
+        return out
+
+    needs = Needs(module=module)
+    for name, fn in functions.items():
+        numbered = _step_number(fn)
+        if numbered is None:
+            continue
+        number, title = numbered
+        needs.by_step.setdefault(number, set()).update(closure(name, {name}))
+        needs.step_titles[number] = title
+        if manual[name]:
+            needs.manual_aware.add(number)
+    return needs
+
+
+def analyse_module(module: str) -> Needs:
+    """Read ``segur_helpers/scenarios/<module>.py`` (without importing it)."""
+    path = SCENARIOS_DIR / f"{module}.py"
+    return analyse_source(path.read_text(encoding="utf-8"), f"segur_helpers.scenarios.{module}")
+
+
+def capability_interfaces() -> dict[str, type[Capability]]:
+    """Every capability interface of ``segur_helpers.drivers.*``, by driver attribute name."""
+    from .. import drivers as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("demo") or info.name in ("yaml_driver",):
+            continue
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+    out: dict[str, type[Capability]] = {}
+    stack = list(Capability.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.interface() is cls:
+            out.setdefault(cls.attribute_name(), cls)
+    return out
+
+
+@contextlib.contextmanager
+def lenient_capabilities():
+    """Let capability classes with unimplemented abstract methods be instantiated, so that a driver
+    missing a method can still be loaded and the check can name every missing method at once."""
+    saved = {}
+    stack = list(Capability.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__abstractmethods__:
+            saved[cls] = cls.__abstractmethods__
+            cls.__abstractmethods__ = frozenset()
+    try:
+        yield
+    finally:
+        for cls, value in saved.items():
+            cls.__abstractmethods__ = value
+
+
+def missing_method(capability: Capability, method: str) -> str | None:
+    """Why ``capability.method`` cannot be called ('' reasons → None when it is implemented)."""
+    attr = getattr(type(capability), method, None)
+    if attr is None:
+        return "no such method"
+    if getattr(attr, "__isabstractmethod__", False):
+        return "not implemented"
+    if method in capability.unsupported():
+        return "not mapped"
+    return None
+
