@@ -7,4 +7,8 @@ requirement's behaviour so every check is shown to fail when the product is wron
 
 KNOWN_DEFECTS = {
     "SSI/IE.31": "accounts are active at once: no verification mail, e-mail shown as verified",
+    "CDA/N1.01": "validated letters are coded as CRH (34112-3) and lack the CI-SIS header templateId",
+    "MSS/CONF.16": "MSSanté messages are sent without the X-MSS-NIL header",
+    "HOP VA 1.06": "the documents' circuit help page leaves out the review stage",
+    "HOP VA 1.04": "\"send to DMP\" is unticked by default on new documents",
 }

@@ -10,6 +10,7 @@ import re
 
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
+from .demo_documents import DemoDocuments
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -62,6 +63,7 @@ class DemoDriver(Driver):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.accounts = DemoAccounts(self)
+        self.documents = DemoDocuments(self)
         self.mailbox = mailbox_from_params(self)
         self._admin = None
         self._professional = None

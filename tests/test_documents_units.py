@@ -1,0 +1,54 @@
+"""Units of the documents feature: demo_dpi's CDA generator against the CDA rules, notebooks in sync."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import ROOT
+from demo_dpi.cda_gen import DOC_TYPES, build_cda, document_pdf, nir_key
+from segur_helpers.cda import check_cda
+
+PATIENT = {"ins": "280052A004012" + nir_key("280052A004012"), "ipp": "IPP-1", "nom": "SEGURTEST",
+           "prenom": "Camille", "birth_date": "19800512", "sex": "F"}
+DOC = {"uuid": "7f3c9a4e-1b2d-4c5e-8f90-123456789abc", "title": "Lettre (test) & <suite>",
+       "content": "Ligne 1\nLigne 2 avec des accents : éèà", "author_nom": "MEDECINTEST", "author_prenom": "Alice",
+       "author_rpps": "10101234567", "validated_at_local": "25/11/2026 10:00:00"}
+
+
+def _cda(type_code: str, defective: bool = False) -> bytes:
+    t = DOC_TYPES[type_code]
+    pdf = document_pdf(DOC, PATIENT, t)
+    return build_cda(DOC, PATIENT, t, when=datetime(2026, 11, 25, 9, tzinfo=timezone.utc), pdf=pdf,
+                     defective=defective)
+
+
+@pytest.mark.parametrize("type_code", list(DOC_TYPES))
+def test_generated_documents_pass_every_rule(type_code):
+    rules = check_cda(_cda(type_code), expect_ldl=type_code == "LDL")
+    assert rules and all(r.passed for r in rules), [(r.rule_id, r.observed) for r in rules if not r.passed]
+
+
+def test_defective_letter_fails_exactly_the_ci_sis_and_crh_rules():
+    failed = {r.rule_id for r in check_cda(_cda("LDL", defective=True)) if not r.passed}
+    assert failed == {"R2.ci-sis", "R8.ldl-code", "R8.not-crh"}
+
+
+def test_pdf_body_is_readable_and_paginated(tmp_path):
+    long_doc = DOC | {"content": "\n".join(f"Ligne {n}" for n in range(120))}
+    pdf = document_pdf(long_doc, PATIENT, DOC_TYPES["CRO"])
+    path = tmp_path / "x.pdf"
+    path.write_bytes(pdf)
+    reader = PdfReader(str(path))
+    assert len(reader.pages) == 3
+    assert "Ligne 119" in reader.pages[2].extract_text()
+    assert "SEGURTEST" in reader.pages[0].extract_text()
+
+
+def test_document_notebooks_are_generated_and_committed_without_outputs():
+    proc = subprocess.run([sys.executable, "scripts/make_document_notebooks.py", "--check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
