@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS doc_patients (
     dmp_opposition INTEGER NOT NULL DEFAULT 0,  -- opposition to DMP feeding recorded in the DPI
     note TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS documents (
+CREATE TABLE IF NOT EXISTS circuit_documents (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     patient_id INTEGER NOT NULL REFERENCES doc_patients(id),
@@ -48,15 +48,15 @@ CREATE TABLE IF NOT EXISTS documents (
     reviewed_by TEXT, reviewed_at TEXT, validated_at TEXT,
     cda BLOB
 );
-CREATE TABLE IF NOT EXISTS document_events (
+CREATE TABLE IF NOT EXISTS circuit_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL REFERENCES documents(id),
+    document_id INTEGER NOT NULL REFERENCES circuit_documents(id),
     at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS dmp_sends (
+CREATE TABLE IF NOT EXISTS circuit_dmp_sends (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL UNIQUE REFERENCES documents(id),
+    document_id INTEGER NOT NULL UNIQUE REFERENCES circuit_documents(id),
     status TEXT NOT NULL,             -- programme | en_attente | envoye | annule
     reason TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -65,9 +65,9 @@ CREATE TABLE IF NOT EXISTS dmp_sends (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
-CREATE TABLE IF NOT EXISTS mss_sent (
+CREATE TABLE IF NOT EXISTS circuit_mss_sent (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL REFERENCES documents(id),
+    document_id INTEGER NOT NULL REFERENCES circuit_documents(id),
     to_addr TEXT NOT NULL, message_id TEXT NOT NULL,
     at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
@@ -130,9 +130,9 @@ STYLE = """<style>
 </style>"""
 
 LIST = STYLE + """<h1>Documents des patients</h1>""" + HELP_LINK + """
-<p><a href="{{ url_for('new_document') }}" id="new-document">Rédiger un nouveau document</a></p>
+<p><a href="{{ url_for('circuit_new_document') }}" id="new-document">Rédiger un nouveau document</a></p>
 <table id="documents"><thead><tr><th>N°</th><th>Patient</th><th>Type</th><th>Titre</th><th>Statut</th><th>DMP</th></tr></thead>
-<tbody>{% for d in rows %}<tr data-document-id="{{ d.id }}"><td><a href="{{ url_for('document', doc_id=d.id) }}">{{ d.id }}</a></td>
+<tbody>{% for d in rows %}<tr data-document-id="{{ d.id }}"><td><a href="{{ url_for('circuit_document', doc_id=d.id) }}">{{ d.id }}</a></td>
 <td>{{ d.nom }} {{ d.prenom }}</td><td>{{ types[d.type_code].label }}</td><td>{{ d.title }}</td>
 <td>{{ status_labels[d.status] }}</td><td>{{ dmp_labels.get(d.dmp_status, '—') if d.dmp_status else ('non demandé' if not d.send_dmp else '—') }}</td></tr>
 {% else %}<tr><td colspan="6">Aucun document.</td></tr>{% endfor %}</tbody></table>
@@ -143,7 +143,7 @@ LIST = STYLE + """<h1>Documents des patients</h1>""" + HELP_LINK + """
 <td>{{ 'opposition du patient' if p.dmp_opposition else 'non-opposition' }}</td></tr>{% endfor %}</tbody></table>"""
 
 NEW = STYLE + """<h1>Rédiger un document</h1>""" + HELP_LINK + """
-<form method="post" class="grid" action="{{ url_for('new_document') }}" id="document-form">
+<form method="post" class="grid" action="{{ url_for('circuit_new_document') }}" id="document-form">
  <label for="patient">Patient</label><select id="patient" name="patient">
  {% for p in patients %}<option value="{{ p.ins }}" {% if p.ins == f.patient %}selected{% endif %}>{{ p.nom }} {{ p.prenom }} — INS {{ p.ins }}</option>{% endfor %}</select>
  <label for="doc-type">Type de document</label><select id="doc-type" name="doc_type">
@@ -173,19 +173,19 @@ DOCUMENT = STYLE + """<h1>Document n° {{ d.id }} — {{ d.title }}</h1>""" + HE
  {% elif not s %}<span class="badge pending">Envoi demandé : il partira à la validation</span>
  {% else %}<span class="badge {{ dmp_badge[s.status] }}">{{ dmp_labels[s.status] }}</span>{% if s.reason %} — {{ s.reason }}{% endif %}
  {% if s.status == 'envoye' %} — référence DMP {{ s.dmp_ref }}{% endif %}{% if s.attempts %} ({{ s.attempts }} tentative(s)){% endif %}{% endif %}</div>
- {% if s and s.status in ('programme', 'en_attente') %}<form method="post" action="{{ url_for('cancel_dmp_send', doc_id=d.id) }}" style="margin-top:8px">
+ {% if s and s.status in ('programme', 'en_attente') %}<form method="post" action="{{ url_for('circuit_cancel_dmp', doc_id=d.id) }}" style="margin-top:8px">
  <button type="submit" class="secondary" id="cancel-dmp">Annuler l'envoi au DMP</button></form>{% endif %}
 </div>
 <div class="actions">
- {% if d.status == 'brouillon' and t.review %}<form method="post" action="{{ url_for('submit_review', doc_id=d.id) }}"><button id="submit-review">Soumettre à la relecture</button></form>{% endif %}
- {% if d.status == 'a_relire' %}<form method="post" action="{{ url_for('review_document', doc_id=d.id) }}"><label for="reviewer">Relecteur</label>
+ {% if d.status == 'brouillon' and t.review %}<form method="post" action="{{ url_for('circuit_submit_review', doc_id=d.id) }}"><button id="submit-review">Soumettre à la relecture</button></form>{% endif %}
+ {% if d.status == 'a_relire' %}<form method="post" action="{{ url_for('circuit_review', doc_id=d.id) }}"><label for="reviewer">Relecteur</label>
   <input id="reviewer" name="reviewer" required> <button id="mark-reviewed">Marquer comme relu</button></form>{% endif %}
- {% if (d.status == 'brouillon' and not t.review) or d.status == 'relu' %}<form method="post" action="{{ url_for('validate_document', doc_id=d.id) }}"><button id="validate">Valider le document</button></form>{% endif %}
- {% if d.status == 'valide' %}<a id="download-cda" href="{{ url_for('document_cda', doc_id=d.id) }}">Document CDA R2 N1 (XML)</a>
-  <a id="view-pdf" href="{{ url_for('document_pdf_view', doc_id=d.id) }}">Document PDF</a>{% endif %}
+ {% if (d.status == 'brouillon' and not t.review) or d.status == 'relu' %}<form method="post" action="{{ url_for('circuit_validate', doc_id=d.id) }}"><button id="validate">Valider le document</button></form>{% endif %}
+ {% if d.status == 'valide' %}<a id="download-cda" href="{{ url_for('circuit_cda', doc_id=d.id) }}">Document CDA R2 N1 (XML)</a>
+  <a id="view-pdf" href="{{ url_for('circuit_pdf', doc_id=d.id) }}">Document PDF</a>{% endif %}
 </div>
 {% if d.status == 'valide' %}<div class="panel" id="mss-panel"><h2>Envoi par messagerie sécurisée de santé (MSSanté)</h2>
- <form method="post" action="{{ url_for('send_mss', doc_id=d.id) }}" class="grid"><label for="mss-to">Destinataire MSSanté</label>
+ <form method="post" action="{{ url_for('circuit_send_mss', doc_id=d.id) }}" class="grid"><label for="mss-to">Destinataire MSSanté</label>
  <input id="mss-to" name="to" type="email" required><span></span><button id="mss-send">Envoyer par MSSanté</button></form>
  {% if mss %}<ul id="mss-sent">{% for m in mss %}<li>Envoyé à {{ m.to_addr }} le {{ local(m.at) }}</li>{% endfor %}</ul>{% endif %}
 </div>{% endif %}
@@ -246,17 +246,17 @@ def register(app, ctx) -> None:
                                                     opposition, note))
     settings = ctx.settings
     defects = settings.defects
-    ctx.nav.append(("Documents", "documents"))
+    ctx.nav.append(("Rédaction", "circuit_documents"))
     ctx.nav.append(("Aide documents", "documents_help"))
     common = dict(types=DOC_TYPES, status_labels=STATUS_LABELS, status_badge=STATUS_BADGE, dmp_labels=DMP_LABELS,
                   dmp_badge=DMP_BADGE, local=_local)
 
     def event(doc_id: int, actor: str, action: str, detail: str = "") -> None:
-        ctx.conn().execute("INSERT INTO document_events(document_id, actor, action, detail) VALUES (?,?,?,?)",
+        ctx.conn().execute("INSERT INTO circuit_events(document_id, actor, action, detail) VALUES (?,?,?,?)",
                            (doc_id, actor, action, detail))
 
     def load(doc_id: int):
-        d = ctx.conn().execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        d = ctx.conn().execute("SELECT * FROM circuit_documents WHERE id=?", (doc_id,)).fetchone()
         if d is None:
             abort(404)
         p = ctx.conn().execute("SELECT * FROM doc_patients WHERE id=?", (d["patient_id"],)).fetchone()
@@ -265,12 +265,12 @@ def register(app, ctx) -> None:
     def author(d) -> str:
         return f"Dr {d['author_prenom']} {d['author_nom']} (RPPS {d['author_rpps']})"
 
-    @app.get("/documents")
+    @app.get("/circuit/documents")
     @ctx.admin_required
-    def documents():
+    def circuit_documents():
         rows = ctx.conn().execute(
-            "SELECT d.*, p.nom, p.prenom, s.status AS dmp_status FROM documents d JOIN doc_patients p ON p.id=d.patient_id "
-            "LEFT JOIN dmp_sends s ON s.document_id=d.id ORDER BY d.id DESC").fetchall()
+            "SELECT d.*, p.nom, p.prenom, s.status AS dmp_status FROM circuit_documents d JOIN doc_patients p ON p.id=d.patient_id "
+            "LEFT JOIN circuit_dmp_sends s ON s.document_id=d.id ORDER BY d.id DESC").fetchall()
         patients = ctx.conn().execute("SELECT * FROM doc_patients ORDER BY id").fetchall()
         return ctx.page("Documents", LIST, rows=rows, patients=patients, **common)
 
@@ -280,9 +280,9 @@ def register(app, ctx) -> None:
         stages = [s for s in HELP_STAGES if not ("HOP VA 1.06" in defects and s[0] == "relecture")]
         return ctx.page("Aide : circuit des documents", HELP, stages=stages, **common)
 
-    @app.route("/documents/new", methods=["GET", "POST"])
+    @app.route("/circuit/documents/new", methods=["GET", "POST"])
     @ctx.admin_required
-    def new_document():
+    def circuit_new_document():
         patients = ctx.conn().execute("SELECT * FROM doc_patients ORDER BY id").fetchall()
         keys = ("patient", "doc_type", "title", "content", "author_nom", "author_prenom", "author_rpps")
         f = {k: request.form.get(k, "").strip() for k in keys}
@@ -308,7 +308,7 @@ def register(app, ctx) -> None:
                 ctx.flash("error", e)
             return ctx.page("Nouveau document", NEW, 400, f=f, patients=patients, **common)
         cur = ctx.conn().execute(
-            "INSERT INTO documents(uuid, patient_id, type_code, title, content, author_nom, author_prenom, "
+            "INSERT INTO circuit_documents(uuid, patient_id, type_code, title, content, author_nom, author_prenom, "
             "author_rpps, send_dmp) VALUES (?,?,?,?,?,?,?,?,?)",
             (str(uuid.uuid4()), patient["id"], f["doc_type"], f["title"], f["content"], f["author_nom"].upper(),
              f["author_prenom"], f["author_rpps"], 1 if f["send_dmp"] else 0))
@@ -317,43 +317,43 @@ def register(app, ctx) -> None:
         event(doc_id, author(d) + " — auteur", "Création du brouillon",
               "envoi au DMP demandé" if f["send_dmp"] else "envoi au DMP non demandé")
         ctx.flash("info", "Brouillon enregistré.")
-        return redirect(url_for("document", doc_id=doc_id))
+        return redirect(url_for("circuit_document", doc_id=doc_id))
 
-    @app.get("/documents/<int:doc_id>")
+    @app.get("/circuit/documents/<int:doc_id>")
     @ctx.admin_required
-    def document(doc_id: int):
+    def circuit_document(doc_id: int):
         d, p, t = load(doc_id)
-        s = ctx.conn().execute("SELECT * FROM dmp_sends WHERE document_id=?", (doc_id,)).fetchone()
-        events = ctx.conn().execute("SELECT * FROM document_events WHERE document_id=? ORDER BY id",
+        s = ctx.conn().execute("SELECT * FROM circuit_dmp_sends WHERE document_id=?", (doc_id,)).fetchone()
+        events = ctx.conn().execute("SELECT * FROM circuit_events WHERE document_id=? ORDER BY id",
                                     (doc_id,)).fetchall()
-        mss = ctx.conn().execute("SELECT * FROM mss_sent WHERE document_id=? ORDER BY id", (doc_id,)).fetchall()
+        mss = ctx.conn().execute("SELECT * FROM circuit_mss_sent WHERE document_id=? ORDER BY id", (doc_id,)).fetchall()
         return ctx.page(f"Document {doc_id}", DOCUMENT, d=d, p=p, t=t, s=s, events=events, mss=mss, **common)
 
-    @app.post("/documents/<int:doc_id>/submit-review")
+    @app.post("/circuit/documents/<int:doc_id>/submit-review")
     @ctx.admin_required
-    def submit_review(doc_id: int):
+    def circuit_submit_review(doc_id: int):
         d, _, t = load(doc_id)
         if d["status"] != "brouillon" or not t.review:
             abort(409)
-        ctx.conn().execute("UPDATE documents SET status='a_relire' WHERE id=?", (doc_id,))
+        ctx.conn().execute("UPDATE circuit_documents SET status='a_relire' WHERE id=?", (doc_id,))
         event(doc_id, author(d) + " — auteur", "Soumission à la relecture")
-        return redirect(url_for("document", doc_id=doc_id))
+        return redirect(url_for("circuit_document", doc_id=doc_id))
 
-    @app.post("/documents/<int:doc_id>/review")
+    @app.post("/circuit/documents/<int:doc_id>/review")
     @ctx.admin_required
-    def review_document(doc_id: int):
+    def circuit_review(doc_id: int):
         d, _, _ = load(doc_id)
         reviewer = request.form.get("reviewer", "").strip()
         if d["status"] != "a_relire" or not reviewer:
             abort(409)
-        ctx.conn().execute("UPDATE documents SET status='relu', reviewed_by=?, reviewed_at=? WHERE id=?",
+        ctx.conn().execute("UPDATE circuit_documents SET status='relu', reviewed_by=?, reviewed_at=? WHERE id=?",
                            (reviewer, _now(), doc_id))
         event(doc_id, reviewer + " — relecteur", "Relecture terminée")
-        return redirect(url_for("document", doc_id=doc_id))
+        return redirect(url_for("circuit_document", doc_id=doc_id))
 
-    @app.post("/documents/<int:doc_id>/validate")
+    @app.post("/circuit/documents/<int:doc_id>/validate")
     @ctx.admin_required
-    def validate_document(doc_id: int):
+    def circuit_validate(doc_id: int):
         d, p, t = load(doc_id)
         if not ((d["status"] == "brouillon" and not t.review) or d["status"] == "relu"):
             abort(409)
@@ -363,72 +363,72 @@ def register(app, ctx) -> None:
         pdf = document_pdf(doc, dict(p), t)
         cda = build_cda(doc, dict(p), t, when=now, pdf=pdf, defective="CDA/N1.01" in defects)
         c = ctx.conn()
-        c.execute("UPDATE documents SET status='valide', validated_at=?, cda=? WHERE id=?", (stamp, cda, doc_id))
+        c.execute("UPDATE circuit_documents SET status='valide', validated_at=?, cda=? WHERE id=?", (stamp, cda, doc_id))
         event(doc_id, author(d) + " — validation", "Validation du document", "document CDA R2 N1 produit")
         if d["send_dmp"]:
             queue_dmp(c, doc_id, p)
         ctx.flash("info", "Document validé." + (" L'envoi au DMP se poursuit en tâche de fond."
                                                 if d["send_dmp"] else ""))
-        return redirect(url_for("document", doc_id=doc_id))
+        return redirect(url_for("circuit_document", doc_id=doc_id))
 
     def queue_dmp(c, doc_id: int, p) -> None:
         """Validation → the DMP send, decided here, performed by the background sender."""
         if p["dmp_opposition"]:
-            c.execute("INSERT INTO dmp_sends(document_id, status, reason) VALUES (?, 'annule', ?)",
+            c.execute("INSERT INTO circuit_dmp_sends(document_id, status, reason) VALUES (?, 'annule', ?)",
                       (doc_id, "opposition du patient à l'alimentation de son DMP"))
             event(doc_id, "Système", "Envoi au DMP annulé", "opposition du patient")
         elif not p["ins_qualified"]:
-            c.execute("INSERT INTO dmp_sends(document_id, status, reason) VALUES (?, 'annule', ?)",
+            c.execute("INSERT INTO circuit_dmp_sends(document_id, status, reason) VALUES (?, 'annule', ?)",
                       (doc_id, "identité du patient non qualifiée"))
             event(doc_id, "Système", "Envoi au DMP annulé", "identité non qualifiée")
         else:
-            c.execute("INSERT INTO dmp_sends(document_id, status) VALUES (?, 'programme')", (doc_id,))
+            c.execute("INSERT INTO circuit_dmp_sends(document_id, status) VALUES (?, 'programme')", (doc_id,))
             event(doc_id, "Système", "Envoi au DMP programmé", "tâche de fond")
 
-    @app.post("/documents/<int:doc_id>/dmp/cancel")
+    @app.post("/circuit/documents/<int:doc_id>/dmp/cancel")
     @ctx.admin_required
-    def cancel_dmp_send(doc_id: int):
+    def circuit_cancel_dmp(doc_id: int):
         d, _, _ = load(doc_id)
         cur = ctx.conn().execute(
-            "UPDATE dmp_sends SET status='annule', reason=?, updated_at=? WHERE document_id=? "
+            "UPDATE circuit_dmp_sends SET status='annule', reason=?, updated_at=? WHERE document_id=? "
             "AND status IN ('programme', 'en_attente')", ("annulé par l'utilisateur", _now(), doc_id))
         if cur.rowcount:
             event(doc_id, f"Utilisateur ({ctx_user()})", "Envoi au DMP annulé", "à la demande de l'utilisateur")
             ctx.flash("info", "Envoi au DMP annulé.")
         else:
             ctx.flash("error", "Aucun envoi au DMP en cours pour ce document.")
-        return redirect(url_for("document", doc_id=doc_id))
+        return redirect(url_for("circuit_document", doc_id=doc_id))
 
     def ctx_user() -> str:
         from flask import session
         return session.get("admin", "?")
 
-    @app.get("/documents/<int:doc_id>/cda.xml")
+    @app.get("/circuit/documents/<int:doc_id>/cda.xml")
     @ctx.admin_required
-    def document_cda(doc_id: int):
+    def circuit_cda(doc_id: int):
         d, _, _ = load(doc_id)
         if not d["cda"]:
             abort(404)
         return Response(d["cda"], mimetype="application/xml",
                         headers={"Content-Disposition": f'attachment; filename="document-{doc_id}-cda.xml"'})
 
-    @app.get("/documents/<int:doc_id>/document.pdf")
+    @app.get("/circuit/documents/<int:doc_id>/document.pdf")
     @ctx.admin_required
-    def document_pdf_view(doc_id: int):
+    def circuit_pdf(doc_id: int):
         d, p, t = load(doc_id)
         if not d["validated_at"]:
             abort(404)
         pdf = document_pdf(dict(d) | {"validated_at_local": _local(d["validated_at"])}, dict(p), t)
         return Response(pdf, mimetype="application/pdf")
 
-    @app.post("/documents/<int:doc_id>/mss")
+    @app.post("/circuit/documents/<int:doc_id>/mss")
     @ctx.admin_required
-    def send_mss(doc_id: int):
+    def circuit_send_mss(doc_id: int):
         d, p, t = load(doc_id)
         to = request.form.get("to", "").strip()
         if d["status"] != "valide" or "@" not in to:
             ctx.flash("error", "Destinataire MSSanté invalide ou document non validé.")
-            return redirect(url_for("document", doc_id=doc_id))
+            return redirect(url_for("circuit_document", doc_id=doc_id))
         msg = EmailMessage()
         msg["From"] = settings.mss_from
         msg["To"] = to
@@ -448,9 +448,9 @@ def register(app, ctx) -> None:
         except OSError as exc:
             app.logger.error("MSSanté message not sent: %s", exc)
             ctx.flash("error", "Le message MSSanté n'a pas pu être envoyé.")
-            return redirect(url_for("document", doc_id=doc_id))
-        ctx.conn().execute("INSERT INTO mss_sent(document_id, to_addr, message_id) VALUES (?,?,?)",
+            return redirect(url_for("circuit_document", doc_id=doc_id))
+        ctx.conn().execute("INSERT INTO circuit_mss_sent(document_id, to_addr, message_id) VALUES (?,?,?)",
                            (doc_id, to, msg["Message-ID"]))
         event(doc_id, "Utilisateur — envoi MSSanté", "Envoi par messagerie sécurisée", f"à {to}")
         ctx.flash("info", f"Message MSSanté envoyé à {to}.")
-        return redirect(url_for("document", doc_id=doc_id))
+        return redirect(url_for("circuit_document", doc_id=doc_id))
