@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mss-nil", default=Settings.mss_nil,
                     help="Ségur registration number sent as X-MSS-NIL on MSSanté messages")
     ap.add_argument("--code-ttl", type=int, default=900, help="lifetime of verification links, seconds")
+    ap.add_argument("--dmp-url", default="", help="base URL of the DMP (simulator: python -m demo_dpi.dmp_sim)")
     ap.add_argument("--defect", action="append", default=[], metavar="REQ",
                     help="switch a requirement's behaviour off: " + "; ".join(
                         f"{k}: {v}" for k, v in KNOWN_DEFECTS.items()))
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(db_path=args.db, admin_user=args.admin_user, admin_password=password,
                         public_url=args.public_url or f"http://{args.host}:{args.port}",
                         smtp_host=args.smtp_host, smtp_port=args.smtp_port, code_ttl_s=args.code_ttl,
-                        defects=set(args.defect), mss_nil=args.mss_nil)
+                        defects=set(args.defect), dmp_url=args.dmp_url, mss_nil=args.mss_nil)
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"demo_dpi on http://{args.host}:{args.port} (defects: {', '.join(args.defect) or 'none'})", flush=True)

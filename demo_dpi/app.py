@@ -39,7 +39,7 @@ class FeatureContext:
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
-FEATURES: list[str] = ["feature_documents"]
+FEATURES: list[str] = ["feature_patients", "feature_documents"]
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Settings:
     mail_from: str = "Demo DPI <no-reply@demo-dpi.test>"
     code_ttl_s: int = 900
     defects: set[str] = field(default_factory=set)
+    dmp_url: str = ""         # the DMP (simulator) the DPI queries and feeds; '' = no DMP configured
     mss_from: str = "Demo DPI <dpi.demo@etablissement.demo-mssante.test>"  # the DPI's MSSanté mailbox
     mss_nil: str = "DEMO-SEGUR-NIL-0042"  # Ségur registration number, sent as X-MSS-NIL
 

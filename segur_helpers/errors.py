@@ -19,3 +19,7 @@ class UserError(Exception):
 
 class TargetUnreachable(Exception):
     """The system under test could not be reached; the proof is ERREUR with this cause."""
+
+
+class PatientRefused(UserError):
+    """A step would touch a patient whose INS is not under a test OID, and the campaign does not allow it."""

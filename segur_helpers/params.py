@@ -203,6 +203,8 @@ def load_campaign(path: str | Path) -> Campaign:
                              "justification": entry.get("justification")}
 
     _check_no_literal_secrets(raw, shown)
+    from .testpatients import allowed_non_test
+    allowed_non_test(raw, str(shown))
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
                     raw=raw, timeouts=timeouts)

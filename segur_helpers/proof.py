@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from . import __version__, catalog
 from .drivers import DriverContext, load_driver_class
-from .errors import TargetUnreachable, UserError
+from .errors import PatientRefused, TargetUnreachable, UserError
 from .evidence import Recorder, esc
 from .ids import safe_name
 from .params import Campaign, Secrets, load_campaign
@@ -124,6 +124,8 @@ class Proof:
             kind, message = "target_unreachable", str(exc)
         elif isinstance(exc, asyncio.TimeoutError):
             kind, message = "timeout", f"délai dépassé ({self.timeouts['step_s']:.0f} s) à l'étape {step}"
+        elif isinstance(exc, PatientRefused):
+            kind, message = "patient_refused", str(exc)
         elif isinstance(exc, UserError):
             kind, message = "bad_input", str(exc)
         else:

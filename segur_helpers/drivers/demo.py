@@ -10,7 +10,9 @@ import re
 
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
+from .demo_dmp import DemoDmp
 from .demo_documents import DemoDocuments
+from .demo_patients import DemoPatients, DemoStatistics
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -65,6 +67,9 @@ class DemoDriver(Driver):
         self.accounts = DemoAccounts(self)
         self.documents = DemoDocuments(self)
         self.mailbox = mailbox_from_params(self)
+        self.dmp = DemoDmp(self)
+        self.patients = DemoPatients(self)
+        self.statistics = DemoStatistics(self)
         self._admin = None
         self._professional = None
         self._contexts = []
