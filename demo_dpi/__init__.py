@@ -17,4 +17,5 @@ KNOWN_DEFECTS = {
     "MSS/CONF.16": "MSSanté messages are sent without the X-MSS-NIL header",
     "HOP VA 1.06": "the documents' circuit help page leaves out the review stage",
     "HOP VA 1.04": "\"send to DMP\" is unticked by default on new documents",
+    "DMP/ALI/PROG.01": "a DMP send that fails because the DMP is unreachable is abandoned, never retried",
 }

@@ -15,6 +15,13 @@ Defects (``demo_dpi.KNOWN_DEFECTS``): ``HOP VA 1.06`` drops the review stage fro
 """
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
 import uuid
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -22,7 +29,7 @@ from email.utils import format_datetime, make_msgid
 
 from flask import Response, abort, redirect, request, url_for
 
-from .cda_gen import DOC_TYPES, build_cda, document_pdf, nir_key
+from .cda_gen import DOC_TYPES, ESTABLISHMENT, FINESS, OID_IDNAT_PS, OID_INS_NIR_TEST, build_cda, document_pdf, nir_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS doc_patients (
@@ -57,7 +64,7 @@ CREATE TABLE IF NOT EXISTS circuit_events (
 CREATE TABLE IF NOT EXISTS circuit_dmp_sends (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id INTEGER NOT NULL UNIQUE REFERENCES circuit_documents(id),
-    status TEXT NOT NULL,             -- programme | en_attente | envoye | annule
+    status TEXT NOT NULL,             -- programme | en_attente | envoye | annule | echec
     reason TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
     next_try REAL NOT NULL DEFAULT 0,
@@ -89,8 +96,8 @@ STATUS_LABELS = {"brouillon": "Brouillon", "a_relire": "À relire", "relu": "Rel
                  "valide": "Validé"}
 STATUS_BADGE = {"brouillon": "pending", "a_relire": "pending", "relu": "pending", "valide": "ok"}
 DMP_LABELS = {"programme": "Envoi programmé (tâche de fond)", "en_attente": "En attente : DMP injoignable",
-              "envoye": "Envoyé au DMP", "annule": "Envoi annulé"}
-DMP_BADGE = {"programme": "pending", "en_attente": "pending", "envoye": "ok", "annule": "err"}
+              "envoye": "Envoyé au DMP", "annule": "Envoi annulé", "echec": "Échec de l'envoi au DMP"}
+DMP_BADGE = {"programme": "pending", "en_attente": "pending", "envoye": "ok", "annule": "err", "echec": "err"}
 
 DEFAULT_CONTENT = ("Motif d'hospitalisation : bilan de démonstration.\n"
                    "Synthèse du séjour : séjour sans complication.\n"
@@ -164,6 +171,7 @@ DOCUMENT = STYLE + """<h1>Document n° {{ d.id }} — {{ d.title }}</h1>""" + HE
  <dt>Patient</dt><dd>{{ p.nom }} {{ p.prenom }} — INS {{ p.ins }} ({{ 'identité qualifiée' if p.ins_qualified else 'identité non qualifiée' }})</dd>
  <dt>Type</dt><dd data-testid="doc-type">{{ t.label }} (LOINC {{ t.loinc }}){% if not t.review %} — circuit sans relecture{% else %} — circuit avec relecture{% endif %}</dd>
  <dt>Auteur</dt><dd>Dr {{ d.author_prenom }} {{ d.author_nom }} (RPPS {{ d.author_rpps }})</dd>
+ <dt>Identifiant unique</dt><dd data-testid="unique-id">{{ d.uuid }}</dd>
  <dt>Statut</dt><dd><span class="badge {{ status_badge[d.status] }}" data-testid="doc-status">{{ status_labels[d.status] }}</span></dd>
  {% if d.reviewed_by %}<dt>Relu par</dt><dd>{{ d.reviewed_by }} le {{ local(d.reviewed_at) }}</dd>{% endif %}
  {% if d.validated_at %}<dt>Validé le</dt><dd>{{ local(d.validated_at) }}</dd>{% endif %}
@@ -246,6 +254,8 @@ def register(app, ctx) -> None:
                                                     opposition, note))
     settings = ctx.settings
     defects = settings.defects
+    if settings.dmp_url:
+        threading.Thread(target=_sender, args=(settings,), name="dmp-sender", daemon=True).start()
     ctx.nav.append(("Rédaction", "circuit_documents"))
     ctx.nav.append(("Aide documents", "documents_help"))
     common = dict(types=DOC_TYPES, status_labels=STATUS_LABELS, status_badge=STATUS_BADGE, dmp_labels=DMP_LABELS,
@@ -382,7 +392,8 @@ def register(app, ctx) -> None:
                       (doc_id, "identité du patient non qualifiée"))
             event(doc_id, "Système", "Envoi au DMP annulé", "identité non qualifiée")
         else:
-            c.execute("INSERT INTO circuit_dmp_sends(document_id, status) VALUES (?, 'programme')", (doc_id,))
+            c.execute("INSERT INTO circuit_dmp_sends(document_id, status, next_try) VALUES (?, 'programme', ?)",
+                      (doc_id, time.time() + settings.dmp_send_delay_s))
             event(doc_id, "Système", "Envoi au DMP programmé", "tâche de fond")
 
     @app.post("/circuit/documents/<int:doc_id>/dmp/cancel")
@@ -454,3 +465,110 @@ def register(app, ctx) -> None:
         event(doc_id, "Utilisateur — envoi MSSanté", "Envoi par messagerie sécurisée", f"à {to}")
         ctx.flash("info", f"Message MSSanté envoyé à {to}.")
         return redirect(url_for("circuit_document", doc_id=doc_id))
+
+
+# --- background sender ------------------------------------------------------------------------------
+log = logging.getLogger("demo_dpi.dmp_sender")
+RETRY_S = 2.0   # while the DMP is unreachable, a queued document is retried this often
+
+
+def _resource(d, p) -> dict:
+    """The DocumentReference the DPI submits to the DMP for a validated document (see dmp_sim)."""
+    t = DOC_TYPES[d["type_code"]]
+    return {"resourceType": "DocumentReference", "masterIdentifier": {"value": d["uuid"]}, "status": "current",
+            "type": {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.1", "code": t.loinc,
+                                 "display": t.loinc_display}]},
+            "subject": {"identifier": {"system": f"urn:oid:{OID_INS_NIR_TEST}", "value": p["ins"]}},
+            "date": d["validated_at"],
+            "author": [{"identifier": {"system": f"urn:oid:{OID_IDNAT_PS}", "value": "8" + d["author_rpps"]},
+                        "display": f"Dr {d['author_prenom']} {d['author_nom']}"}],
+            "custodian": {"identifier": {"value": FINESS}, "display": ESTABLISHMENT},
+            "securityLabel": [{"system": "urn:oid:2.16.840.1.113883.5.25", "code": "N"}],
+            "description": d["title"],
+            "content": [{"attachment": {"contentType": "text/xml", "title": d["title"],
+                                        "data": base64.b64encode(d["cda"]).decode()}}]}
+
+
+def _post(url: str, resource: dict) -> tuple[int, dict | None]:
+    """(HTTP status, JSON body); status 0 when the DMP cannot be reached at all."""
+    req = urllib.request.Request(url.rstrip("/") + "/fhir/DocumentReference", method="POST",
+                                 data=json.dumps(resource).encode(),
+                                 headers={"Content-Type": "application/fhir+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"null")
+        except ValueError:
+            return exc.code, None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        log.info("DMP unreachable: %s", exc)
+        return 0, None
+
+
+def _sender(settings) -> None:
+    """Send the validated documents whose DMP send is due, forever (a daemon thread of demo_dpi).
+
+    Outcomes: 201 (or 409, already there) → sent; 404 (no DMP) / 403 (not authorised) → cancelled
+    with the reason; no answer or 5xx → queued (``en_attente``), retried every RETRY_S seconds with no
+    user action. Defect DMP/ALI/PROG.01: an unreachable DMP makes the send fail for good instead.
+    """
+    from . import db
+
+    while True:
+        time.sleep(0.5)
+        try:
+            conn = db.connect(settings.db_path)
+        except Exception:  # noqa: BLE001 — the database may be briefly locked; try again
+            continue
+        try:
+            due = conn.execute("SELECT s.id AS send_id, s.status AS send_status, d.*, p.ins FROM circuit_dmp_sends s "
+                               "JOIN circuit_documents d ON d.id=s.document_id JOIN doc_patients p ON p.id=d.patient_id "
+                               "WHERE s.status IN ('programme', 'en_attente') AND s.next_try <= ? ORDER BY s.id",
+                               (time.time(),)).fetchall()
+            for row in due:
+                _send_one(conn, settings, row)
+        except Exception:  # noqa: BLE001 — keep the sender alive whatever happens to one document
+            log.exception("DMP sender")
+        finally:
+            conn.close()
+
+
+def _send_one(conn, settings, row) -> None:
+    def finish(status: str, reason: str = "", ref: str | None = None) -> bool:
+        cur = conn.execute("UPDATE circuit_dmp_sends SET status=?, reason=?, dmp_ref=?, attempts=attempts+1, "
+                           "updated_at=? WHERE id=? AND status IN ('programme', 'en_attente')",
+                           (status, reason, ref, _now(), row["send_id"]))
+        return cur.rowcount == 1
+
+    def event(action: str, detail: str) -> None:
+        conn.execute("INSERT INTO circuit_events(document_id, actor, action, detail) VALUES (?,?,?,?)",
+                     (row["id"], "Système — envoi DMP en tâche de fond", action, detail))
+
+    status, body = _post(settings.dmp_url, _resource(row, row))
+    if status in (201, 409):
+        ref = (body or {}).get("id") or row["uuid"]
+        if finish("envoye", "", ref):
+            event("Document envoyé au DMP", f"référence {ref}")
+    elif status == 404:
+        if finish("annule", "absence de DMP pour ce patient"):
+            event("Envoi au DMP annulé", "le patient n'a pas de DMP")
+    elif status == 403:
+        if finish("annule", "autorisation insuffisante sur le DMP du patient"):
+            event("Envoi au DMP annulé", "autorisation insuffisante")
+    elif status == 0 or status >= 500:
+        why = "DMP injoignable" if status == 0 else f"DMP indisponible (HTTP {status})"
+        if "DMP/ALI/PROG.01" in settings.defects:
+            if finish("echec", why + " ; envoi abandonné"):
+                event("Échec de l'envoi au DMP", why)
+            return
+        first = row["send_status"] != "en_attente"
+        conn.execute("UPDATE circuit_dmp_sends SET status='en_attente', reason=?, attempts=attempts+1, next_try=?, "
+                     "updated_at=? WHERE id=? AND status IN ('programme', 'en_attente')",
+                     (why + " : nouvelle tentative automatique", time.time() + RETRY_S, _now(), row["send_id"]))
+        if first:
+            event("Envoi au DMP mis en attente", why)
+    else:
+        if finish("annule", f"document refusé par le DMP (HTTP {status})"):
+            event("Envoi au DMP annulé", f"refus du DMP (HTTP {status})")

@@ -145,6 +145,87 @@ La boîte du correspondant est relevée ; le message est conservé tel que reçu
 en-têtes SMTP.
 """, "await scenario.verifier_entete(proof, document)"),
     ]),
+    "HOP_VA_1.04.ipynb": notebook("HOP VA 1.04", "hop_va_1_04", """
+# HOP VA 1.04 — Circuit création → validation, sans relecture, suivi de l'envoi au DMP
+
+**Contexte.** L'alimentation du DMP repose sur le régime de non-opposition du patient : l'envoi au DMP
+est proposé coché par défaut. Pour un type de document sans étape de relecture — ici la lettre de
+liaison de sortie —, le médecin rédige puis valide lui-même le document, et cette validation suffit à
+déclencher l'alimentation du DMP, sans aucune autre action de sa part. Le patient de test a une
+identité qualifiée (INS sous l'OID de test) et aucune opposition enregistrée.
+
+**Déroulé du scénario (2 éléments de preuve attendus).**
+1. Le formulaire de rédaction s'ouvre avec « Envoyer au DMP » coché (la case n'est pas touchée) ; le
+   brouillon enregistré se valide directement, sans relecture.
+2. Le médecin valide : c'est sa seule action. L'outillage se contente ensuite d'observer le DMP du
+   patient (échange conservé) jusqu'à y trouver le document, puis la fiche du document.
+""", [
+        ("""
+## Preuve 1 — Rédaction : envoi au DMP coché par défaut, validation sans relecture
+
+Le formulaire est rempli (patient, type, titre, contenu, auteur) sans toucher à la case d'envoi au DMP,
+encadrée sur la capture. Le brouillon est enregistré ; sa fiche propose la validation.
+""", "document = await scenario.rediger(proof)"),
+        ("""
+## Preuve 2 — Validation et arrivée du document dans le DMP
+
+Le médecin valide le document. L'outillage interroge ensuite le DMP (recherche du document par son
+identifiant unique), sans agir sur le produit, puis affiche la fiche du document.
+""", "await scenario.valider_et_constater_envoi(proof, document)"),
+    ]),
+    "DMP_ALI_PROG.01.ipynb": notebook("DMP/ALI/PROG.01", "dmp_ali_prog_01", """
+# DMP/ALI/PROG.01 — Envoi au DMP en tâche de fond, annulations et file d'attente
+
+**Contexte.** Une fois validés par l'utilisateur, les documents partent au DMP d'eux-mêmes, en tâche de
+fond : l'écran reste utilisable pendant l'envoi. Par exception, l'utilisateur peut annuler un envoi au
+cas par cas, et le système annule les envois lorsque le patient s'est opposé à l'alimentation, n'a pas
+de DMP, ou que l'autorisation sur son DMP est insuffisante. Quand le DMP ne peut pas être joint
+(coupure réseau, certificat échu…), les documents sont mis en attente et partent seuls dès que le DMP
+redevient joignable.
+
+**Patients de test.** Des patients fictifs (INS sous l'OID de test) illustrent chaque situation :
+non-opposition avec DMP ; opposition enregistrée ; pas de DMP ; DMP fermé à l'établissement.
+
+**Déroulé du scénario (5 éléments de preuve attendus).**
+1. Après la validation, l'écran rend la main avec l'envoi programmé ; le document part ensuite seul et
+   se trouve dans le DMP.
+2. Pour chacune des trois situations d'exception, l'envoi est annulé par le système, avec son motif,
+   et le document n'est pas dans le DMP.
+3. Le service du DMP est arrêté : un document validé est mis en attente, sans action de l'utilisateur.
+4. L'utilisateur annule l'envoi d'un second document en attente.
+5. Le service du DMP est relancé : le document en attente part de lui-même ; le document annulé, non.
+""", [
+        ("""
+## Preuve 1 — Envoi en tâche de fond après la validation
+
+Le médecin valide une lettre de liaison de sortie. La capture montre l'écran tel qu'il s'affiche juste
+après la validation (avec son temps d'affichage) ; la fiche est ensuite rouverte jusqu'à la fin de
+l'envoi, et le DMP est interrogé.
+""", "await scenario.envoi_en_tache_de_fond(proof)"),
+        ("""
+## Preuve 2 — Annulations automatiques
+
+Un document est validé pour chacun des patients concernés ; l'état de l'envoi et son motif sont
+capturés, et le DMP est interrogé pour montrer que le document n'y est pas.
+""", "await scenario.annulations_automatiques(proof)"),
+        ("""
+## Preuve 3 — DMP injoignable : mise en attente
+
+Le service du DMP est arrêté (les connexions sont refusées, comme lors d'une coupure réseau). Deux
+documents sont validés ; le premier est suivi jusqu'à sa mise en attente.
+""", "en_attente = await scenario.mise_en_attente(proof)"),
+        ("""
+## Preuve 4 — Annulation d'un envoi par l'utilisateur
+
+L'utilisateur ouvre le second document et annule son envoi au DMP.
+""", "await scenario.annulation_par_l_utilisateur(proof, en_attente)"),
+        ("""
+## Preuve 5 — Retour du DMP : envoi automatique
+
+Le service du DMP est relancé ; aucune action n'est faite sur le produit. Le document en attente est
+suivi jusqu'à son envoi et recherché dans le DMP ; le document dont l'envoi a été annulé n'y est pas.
+""", "await scenario.retour_du_dmp(proof, en_attente)"),
+    ]),
 }
 
 

@@ -52,3 +52,20 @@ def test_document_notebooks_are_generated_and_committed_without_outputs():
     proc = subprocess.run([sys.executable, "scripts/make_document_notebooks.py", "--check"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_document_proofs_refuse_a_non_test_ins_oid(tmp_path):
+    from types import SimpleNamespace
+
+    from segur_helpers.errors import PatientRefused
+    from segur_helpers.scenarios._documents import ensure_test_ins
+
+    def proof(ins_oid, allow=False):
+        raw = {"allow_non_test_patients": allow}
+        return SimpleNamespace(campaign=SimpleNamespace(raw=raw, path=tmp_path / "c.yaml"),
+                               data={"ins_oid": ins_oid, "document": {"patient": "280052A00401271"}})
+
+    ensure_test_ins(proof("1.2.250.1.213.1.4.10"))
+    with pytest.raises(PatientRefused, match="1.2.250.1.213.1.4.8"):
+        ensure_test_ins(proof("1.2.250.1.213.1.4.8"))
+    ensure_test_ins(proof("1.2.250.1.213.1.4.8", allow=True))

@@ -11,6 +11,7 @@ import re
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
 from .demo_dmp import DemoDmp
+from .demo_dmp_link import DemoDmpLink
 from .demo_documents import DemoDocuments
 from .demo_patients import DemoPatients, DemoStatistics
 from .mailboxes import mailbox_from_params
@@ -68,6 +69,7 @@ class DemoDriver(Driver):
         self.documents = DemoDocuments(self)
         self.mailbox = mailbox_from_params(self)
         self.dmp = DemoDmp(self)
+        self.dmp_link = DemoDmpLink(self)
         self.patients = DemoPatients(self)
         self.statistics = DemoStatistics(self)
         self._admin = None

@@ -13,7 +13,7 @@ SEND_DMP_FIELD = "[data-testid=send-dmp-field]"
 HELP_LINK = "#workflow-help"
 # demo_dpi's data-state → the capability's normalised DMP states
 STATES = {"non_demande": "none", "demande": "requested", "programme": "scheduled", "en_attente": "queued",
-          "envoye": "sent", "annule": "cancelled"}
+          "envoye": "sent", "annule": "cancelled", "echec": "failed"}
 
 
 class DemoDocuments(Documents):
@@ -57,8 +57,10 @@ class DemoDocuments(Documents):
             raise RuntimeError("document not saved: " + ("; ".join(flash) or f"landed on {page.url}"))
         title = (await page.locator("h1").inner_text()).split("—", 1)[-1].strip()
         ins = re.search(r"INS (\S+)", await page.locator("#document-detail").inner_text())
+        unique_id = (await page.locator("[data-testid=unique-id]").inner_text()).strip()
         return DocumentRef(id=m.group(1), patient=ins.group(1) if ins else "", title=title,
-                           type=(await page.locator("[data-testid=doc-type]").inner_text()).split(" (")[0])
+                           type=(await page.locator("[data-testid=doc-type]").inner_text()).split(" (")[0],
+                           unique_id=unique_id)
 
     async def _view(self, page, focus: str, elapsed_ms: float | None = None) -> DocumentView:
         status = (await page.locator(DOC_STATUS).inner_text()).strip()
@@ -67,7 +69,8 @@ class DemoDocuments(Documents):
         state = STATES.get(await dmp.get_attribute("data-state") or "", "none")
         highlight = DMP_STATUS if focus == "dmp" else DOC_STATUS
         return DocumentView(page=page, highlight=highlight, observed=dmp_text if focus == "dmp" else status,
-                            url=page.url, status=status, validated=status == "Validé", dmp_state=state,
+                            url=page.url, status=status, validated=status == "Validé",
+                            can_validate=await page.locator("#validate").count() > 0, dmp_state=state,
                             dmp_text=dmp_text, elapsed_ms=elapsed_ms)
 
     async def show(self, doc, focus="status"):

@@ -12,6 +12,8 @@ returns a :class:`~segur_helpers.drivers.base.View` whose highlighted element is
 from __future__ import annotations
 
 import abc
+import asyncio
+import time
 from dataclasses import dataclass, field
 
 from .base import Capability, View
@@ -24,6 +26,7 @@ DMP_STATES = {
     "queued": "en attente (DMP injoignable)",
     "sent": "envoyé au DMP",
     "cancelled": "envoi annulé",
+    "failed": "échec de l'envoi, abandonné",
 }
 
 
@@ -35,6 +38,7 @@ class DocumentRef:
     patient: str
     title: str = ""
     type: str = ""
+    unique_id: str = ""   # the document's unique identifier, as it is known in the DMP
 
 
 @dataclass
@@ -48,11 +52,12 @@ class DocumentFormView(View):
 @dataclass
 class DocumentView(View):
     """A document's screen. ``status``: the workflow status as displayed; ``validated``: it is validated;
-    ``dmp_state``: one of :data:`DMP_STATES`; ``dmp_text``: the DMP send as displayed (with its reason);
+    ``can_validate``: the screen offers to validate now; ``dmp_state``: one of :data:`DMP_STATES`; ``dmp_text``: the DMP send as displayed (with its reason);
     ``elapsed_ms``: how long the screen took to come back after the action that led to it."""
 
     status: str = ""
     validated: bool = False
+    can_validate: bool = False
     dmp_state: str = "none"
     dmp_text: str = ""
     elapsed_ms: float | None = None
@@ -120,3 +125,15 @@ class Documents(Capability):
     @abc.abstractmethod
     async def open_documentation(self) -> WorkflowDocView:
         """Follow that link (as the user would) and read the documentation: its stages and actors."""
+
+    async def wait_dmp_state(self, doc: DocumentRef, states: tuple[str, ...], timeout: float = 30.0,
+                             interval: float = 1.0) -> DocumentView:
+        """Reopen the document's screen until its DMP send is in one of ``states`` (or ``timeout``
+        seconds passed); the last screen is returned either way (DMP status highlighted). Only reads
+        the screen: it is no user action on the document."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = await self.show(doc, focus="dmp")
+            if view.dmp_state in states or time.monotonic() >= deadline:
+                return view
+            await asyncio.sleep(interval)

@@ -3,6 +3,18 @@ from __future__ import annotations
 
 from ..drivers.documents import DocumentRef, DocumentView
 from ..proof import Proof
+from ..testpatients import TEST_INS_OIDS, allowed_non_test, check_patient
+
+
+def ensure_test_ins(proof: Proof, *patients: str) -> None:
+    """Refuse (ERREUR, nothing touched) any patient of the data whose INS is not under a test OID.
+
+    Documents name their patient by INS; its OID is ``data.ins_oid`` (default: the test NIR OID).
+    """
+    allow = allowed_non_test(proof.campaign.raw, str(proof.campaign.path))
+    oid = str(proof.data.get("ins_oid", TEST_INS_OIDS[0]))
+    for ins in patients or (proof.data["document"]["patient"],):
+        check_patient({"ins_oid": oid, "nom": f"INS {ins}"}, allow_non_test=allow, where="data")
 
 
 async def write_and_validate(proof: Proof, document: dict, *, what: str = "document") -> tuple[DocumentRef, DocumentView]:

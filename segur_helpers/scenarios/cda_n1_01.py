@@ -15,11 +15,12 @@ from .. import cda
 from ..drivers.documents import DocumentRef
 from ..evidence import esc
 from ..proof import Proof, step
-from ._documents import write_and_validate
+from ._documents import ensure_test_ins, write_and_validate
 
 
 @step(1, "Production d'une lettre de liaison de sortie par le système")
 async def produire_document(proof: Proof) -> DocumentRef | None:
+    ensure_test_ins(proof)
     ref, view = await write_and_validate(proof, proof.data["document"], what="document")
     return ref if view.validated else None
 

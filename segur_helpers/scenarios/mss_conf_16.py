@@ -13,13 +13,14 @@ from ..drivers import MailMessage
 from ..drivers.documents import DocumentRef
 from ..evidence import esc
 from ..proof import Proof, step
-from ._documents import write_and_validate
+from ._documents import ensure_test_ins, write_and_validate
 
 HEADER = "X-MSS-NIL"
 
 
 @step(1, "Envoi d'un document validé à un correspondant par MSSanté")
 async def envoyer_par_mss(proof: Proof) -> DocumentRef | None:
+    ensure_test_ins(proof)
     ref, view = await write_and_validate(proof, proof.data["document"], what="document à adresser")
     if not view.validated:
         return None
