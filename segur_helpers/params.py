@@ -199,6 +199,12 @@ def load_campaign(path: str | Path) -> Campaign:
         data = entry.get("data", {})
         if not isinstance(data, dict):
             raise _fail(shown, f"{key}.data", f"expected a mapping, got {_typename(data)}")
+        for dotted, expected in (known[rid].data_required if met else ()):
+            node: Any = data
+            for part in dotted.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is None or node == "":
+                raise _fail(shown, f"{key}.data.{dotted}", f"missing; expected {expected}")
         requirements[rid] = {"condition_met": met, "data": data,
                              "justification": entry.get("justification")}
 

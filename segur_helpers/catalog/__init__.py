@@ -42,6 +42,8 @@ class Requirement:
     summary: str
     scenarios: tuple[Scenario, ...]
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # (dotted path in the campaign's data, what is expected there): checked before anything runs
+    data_required: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @property
     def squash_ref(self) -> str:
@@ -70,6 +72,7 @@ def _parse(raw: dict) -> dict[str, Requirement]:
             id=rid, title=entry["title"], chapter=entry["chapter"], function=entry.get("function", ""),
             conditional=bool(entry.get("conditional")), condition=entry.get("condition", ""),
             summary=entry["summary"], scenarios=scenarios, tags=tuple(entry.get("tags", ())),
+            data_required=tuple((str(k), str(v)) for k, v in (entry.get("data_required") or {}).items()),
         )
     return out
 

@@ -13,6 +13,9 @@ from .statistics import Statistics, StatsView
 SECRET = "[data-testid=secret-connection]"
 BANNER = "[data-testid=dmp-banner]"
 DMP_STATUS = "[data-testid=dmp-status]"
+AREAS = {"identity": "#identity", "episode": "[data-testid=episode], [data-testid=no-episode]",
+         "new_documents": BANNER, "dmp": "#dmp-documents", "local_documents": "#local-documents",
+         "last_visit": "[data-testid=last-visit]", "secret_connection": SECRET}
 
 
 async def _text(page, selector: str, *, visible_only: bool = False) -> str:
@@ -68,7 +71,8 @@ class DemoPatients(Patients):
                                observed=secret or banner or message or await _text(page, "[data-testid=episode]"),
                                secret_connection=secret, episode=await _text(page, "[data-testid=episode]"),
                                dmp_state=state, dmp_message=message, new_documents=banner, new_counts=counts,
-                               dmp_unique_ids=uids, local_documents=local)
+                               dmp_unique_ids=uids, local_documents=local,
+                               last_visit=await _text(page, "[data-testid=last-visit]"), areas=dict(AREAS))
 
     async def prepare(self, patient):
         pro = self.driver.ctx.campaign.section("driver_settings").get("registrar") or {"rpps": "10100000001",

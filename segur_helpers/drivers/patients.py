@@ -44,7 +44,10 @@ class PatientFileView(View):
     ``dmp_message``: the refusal or error shown; ``new_documents``: the visible text of the
     "new documents since the last visit" information ('' if not visible without a click);
     ``new_counts``: documents by type in that information; ``dmp_unique_ids``: documents listed from
-    the DMP; ``local_documents``: uniqueId → local identifier of the documents kept in the file."""
+    the DMP; ``local_documents``: uniqueId → local identifier of the documents kept in the file;
+    ``last_visit``: the date of the patient's last visit as shown ('' if none); ``areas``: selectors of
+    the screen's parts a proof may point at (``identity``, ``episode``, ``new_documents``, ``dmp``,
+    ``local_documents``, ``last_visit``), used by :meth:`focus`."""
 
     secret_connection: str = ""
     episode: str = ""
@@ -54,6 +57,13 @@ class PatientFileView(View):
     new_counts: dict[str, int] = field(default_factory=dict)
     dmp_unique_ids: list[str] = field(default_factory=list)
     local_documents: dict[str, str] = field(default_factory=dict)
+    last_visit: str = ""
+    areas: dict[str, str] = field(default_factory=dict)
+
+    def focus(self, area: str) -> "PatientFileView":
+        """Point the screenshot's outline at one named part of the file (kept as is if unknown)."""
+        self.highlight = self.areas.get(area, self.highlight)
+        return self
 
 
 @dataclass

@@ -37,7 +37,59 @@ async def submit_third_party(proof, patient: dict, doc: dict, uid: str, date: st
         type_display=doc["type_display"], date=date, author_rpps=str(doc.get("author_rpps", "10109999999")),
         author_name=doc.get("author", "Dr TIERS"), custodian_id=str(doc.get("custodian_id", "")),
         custodian_name=doc.get("custodian", ""), title=doc["title"], cda=third_party_cda(uid, patient, doc))
-    item = proof.recorder.exchange(x.request, x.response, caption)
+    item = keep_exchange(proof, x, caption)
     if x.status != 201:
         raise RuntimeError(f"le DMP a refusé le document {uid} (HTTP {x.status})")
+    return item
+
+
+def _summary(body) -> list[tuple[str, str]]:
+    """The few fields of a DocumentReference / Bundle / log a reviewer reads, as (label, value)."""
+    if not isinstance(body, dict):
+        return []
+    if body.get("resourceType") == "Bundle":
+        out = [("Résultats", str(body.get("total", 0)))]
+        for e in body.get("entry", [])[:5]:
+            r = e.get("resource", {})
+            out.append(("Document", f"{(r.get('masterIdentifier') or {}).get('value', '?')} — statut {r.get('status', '?')}"))
+        return out
+    if body.get("resourceType") == "DocumentReference":
+        coding = ((body.get("type") or {}).get("coding") or [{}])[0]
+        ext = {x.get("url"): x.get("valueString") or x.get("valueDateTime") for x in body.get("extension") or []}
+        out = [("Identifiant unique", (body.get("masterIdentifier") or {}).get("value", "")),
+               ("Statut", body.get("status", "")),
+               ("Type", f"{coding.get('display', '')} ({coding.get('code', '')})"), ("Date", body.get("date", "")),
+               ("Auteur", ((body.get("author") or [{}])[0]).get("display", "")),
+               ("Structure", (body.get("custodian") or {}).get("display", "")),
+               ("Patient (INS)", ((body.get("subject") or {}).get("identifier") or {}).get("value", "")),
+               ("Confidentialité / visibilité", ", ".join(s.get("code", "") for s in body.get("securityLabel") or []))]
+        if ext:
+            out.append(("Suppression", f"par {ext.get('deletedBy', '?')} le {ext.get('deletedAt', '?')}"))
+        return [(k, v) for k, v in out if v]
+    if "transactions" in body:
+        rows = body["transactions"]
+        return [("Transactions", str(len(rows)))] + [
+            (f"n° {t.get('seq')}", f"{t.get('at')} {t.get('method')} {t.get('path')} → {t.get('status')}") for t in rows[:8]]
+    return []
+
+
+def keep_exchange(proof, x, caption: str):
+    """Keep a DMP exchange whole (JSON file, hashed) and show the reviewer a compact summary of it."""
+    import json
+
+    from ..evidence import esc
+
+    data = json.dumps({"request": x.request, "response": x.response}, ensure_ascii=False, indent=2).encode()
+    item = proof.recorder.attach(data, f"Échange avec le DMP — {caption}", name=caption[:40] + ".json")
+    req = x.request
+    rows = [("Requête", f"{req.get('method')} {req.get('url')}"), ("Réponse", f"HTTP {x.status}")]
+    sent = req.get("body") if isinstance(req.get("body"), dict) else {}
+    if sent.get("resourceType"):  # a submission: what was sent, and the id the DMP gave it
+        rows += _summary(sent) + [("Identifiant attribué par le DMP",
+                                   x.body.get("id", "—") if isinstance(x.body, dict) else "—")]
+    else:                         # a search, a deletion, the log: what came back
+        rows += _summary(x.body)
+    table = "".join(f"<tr><th style='width:30%'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    proof.recorder.show(f'<div class="segur-card"><h4>Échange avec le DMP — {esc(caption)}</h4><table>{table}</table>'
+                        f'<div class="caption">Échange complet conservé : {esc(item.name)}</div></div>')
     return item

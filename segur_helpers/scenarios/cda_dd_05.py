@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..drivers.patients import PatientRef
 from ..proof import Proof, step
 from ..testpatients import ensure_test_patients
-from ._dmp_common import now_iso, submit_third_party, unique_id
+from ._dmp_common import keep_exchange, now_iso, submit_third_party, unique_id
 
 
 @step(1, "Un document versé au DMP par un tiers est intégré au dossier du patient")
@@ -43,10 +43,10 @@ async def suppression_par_le_patient(proof: Proof, ctx: tuple[PatientRef, str, s
         return
     _patient, uid, _local = ctx
     x = await proof.driver.dmp.delete_as_patient(uid)
-    proof.recorder.exchange(x.request, x.response, f"Suppression du document {uid} par le patient dans le DMP")
+    keep_exchange(proof, x, f"Suppression du document {uid} par le patient dans le DMP")
     x2, docs = await proof.driver.dmp.search(str(proof.data["patient"]["ins"]), str(proof.data["patient"]["ins_oid"]),
                                              unique_id=uid)
-    item = proof.recorder.exchange(x2.request, x2.response, f"Recherche du document {uid} dans le DMP après suppression")
+    item = keep_exchange(proof, x2, f"Recherche du document {uid} dans le DMP après suppression")
     status = docs[0].status if docs else "introuvable"
     proof.check("Le DMP indique le document comme supprimé", expected="statut entered-in-error",
                 observed=f"statut {status}", passed=status == "entered-in-error", evidence=[item])

@@ -10,13 +10,16 @@ from __future__ import annotations
 from ..drivers.patients import PatientRef
 from ..proof import Proof, step
 from ..testpatients import ensure_test_patients
+from ._dmp_common import keep_exchange
 
 
 async def _dmp_log(proof: Proof, since: int, caption: str):
     x, rows = await proof.driver.dmp.transactions(since)
     ins = str(proof.data["patient"]["ins"])
     mine = [r for r in rows if r.get("patient") == ins]
-    item = proof.recorder.exchange(x.request, {"status": x.status, "body": {"transactions": mine}}, caption)
+    x.response = {"status": x.status, "body": {"transactions": mine}}
+    x.body = x.response["body"]
+    item = keep_exchange(proof, x, caption)
     return item, mine
 
 
@@ -94,7 +97,7 @@ async def temoin_avec_non_opposition(proof: Proof, ctx, local_id: str | None) ->
     since = max((r["seq"] for r in before), default=0)
     view = await proof.driver.patients.set_consent(patient, pro, "accord")
     view = await proof.driver.patients.open_file(patient, pro)
-    view.highlight = "[data-testid=episode]"
+    view.focus("episode")
     shot = await proof.screenshot(view, "Dossier après enregistrement de la non-opposition du patient")
     proof.check("Avec la non-opposition enregistrée, le dossier affiche les informations du DMP",
                 expected="DMP interrogé", observed=f"état {view.dmp_state}" + (f" : {view.dmp_message}" if view.dmp_message else ""),

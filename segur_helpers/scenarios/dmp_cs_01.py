@@ -56,13 +56,16 @@ async def fin_episode(proof: Proof, patient: PatientRef | None) -> None:
         return
     pro_a, pro_b = proof.data["professional_a"], proof.data["professional_b"]
     view = await proof.driver.patients.discharge(patient, pro_a)
-    view.highlight = "#identity" if not view.secret_connection else view.highlight
+    if not view.secret_connection:
+        view.focus("episode")
     shot = await proof.screenshot(view, "Dossier juste après la sortie du patient (fin de l'épisode 1)")
     proof.check("Après la sortie, le dossier n'affiche plus la connexion secrète",
                 expected="aucune mention de connexion secrète hors épisode",
                 observed=view.secret_connection or "aucune mention", passed=not view.secret_connection,
                 evidence=[shot])
     other = await proof.driver.patients.open_file(patient, pro_b)
+    if not other.secret_connection:
+        other.focus("episode")
     shot = await proof.screenshot(other, f"Dossier ouvert par le professionnel B ({pro_b['nom']}) après la sortie")
     proof.check("Après la sortie, l'autre professionnel ne voit plus la connexion secrète",
                 expected="aucune mention", observed=other.secret_connection or "aucune mention",
@@ -85,7 +88,7 @@ async def episode_suivant(proof: Proof, patient: PatientRef | None) -> None:
     view = await proof.driver.patients.admit(patient, pro_b, "consultation", information=True, consent="accord",
                                              secret_connection=False)
     seen_a = await proof.driver.patients.open_file(patient, pro_a)
-    seen_a.highlight = "[data-testid=episode]"
+    seen_a.focus("episode")
     shot = await proof.screenshot(seen_a, f"Épisode 2 (réponse « non ») vu par le professionnel A ({pro_a['nom']})")
     proof.check("La réponse de l'épisode 2 (pas de connexion secrète) remplace celle de l'épisode 1",
                 expected="aucune mention de connexion secrète pendant l'épisode 2",

@@ -23,9 +23,9 @@ async def premiere_venue(proof: Proof) -> PatientRef:
     patient = await proof.driver.patients.prepare(proof.data["patient"])
     await proof.driver.patients.admit(patient, pro, "consultation", information=True, consent="accord")
     view = await proof.driver.patients.discharge(patient, pro)
-    view.highlight = "[data-testid=last-visit]"
+    view.focus("last_visit")
     shot = await proof.screenshot(view, f"Dossier de {patient.label} à la fin de la première venue")
-    last = (await view.page.locator("[data-testid=last-visit]").inner_text()).strip()
+    last = view.last_visit
     proof.check("La première venue est close (date de dernière venue connue du système)",
                 expected="aucun épisode en cours et une date de dernière venue",
                 observed=f"dernière venue : {last or 'non affichée'}" + ("" if not view.episode else f" ; {view.episode}"),
@@ -62,7 +62,7 @@ async def ouverture_du_dossier(proof: Proof, patient: PatientRef | None, expecte
     pro = proof.data["professional"]
     await proof.driver.patients.admit(patient, pro, "consultation", information=True, consent="accord")
     view = await proof.driver.patients.open_file(patient, pro)
-    view.highlight = "[data-testid=dmp-banner]"
+    view.focus("new_documents")
     shot = await proof.screenshot(view, "Dossier tel qu'il s'affiche à l'ouverture, sans aucun clic")
     proof.recorder.observation({"information_affichee": view.new_documents, "comptes_par_type": view.new_counts,
                                 "attendu": expected}, "Information sur les nouveaux documents lue à l'écran")

@@ -109,8 +109,8 @@ async def recalcul(proof: Proof, raw: bytes | None):
     png = chart_png(table)
     chart = proof.recorder.attach(png, "Graphique mensuel des trois taux recalculés", name="taux-par-mois.png")
     b64 = base64.b64encode(png).decode()
-    rows = "".join(f"<tr><td>{esc(m)}</td><td>{r.n}</td>" + "".join(
-        f"<td>{getattr(r, k)} ({getattr(r, 'taux_' + k[1]):.1f} %)</td>".replace(".", ",") for k, _l in RATES) + "</tr>"
+    rows = "".join(f"<tr><td>{esc('Total période' if m == 'total' else m)}</td><td>{int(r['n'])}</td>" + "".join(
+        f"<td>{int(r[k])} ({r['taux_' + k[1]]:.1f} %)</td>".replace(".", ",") for k, _l in RATES) + "</tr>"
         for m, r in table.iterrows())
     proof.recorder.show(
         '<div class="segur-card"><h4>Recalcul (pandas) à partir de l\'extraction</h4><table><tr><th>Mois</th>'
