@@ -63,7 +63,7 @@ def test_prog01_shows_queue_cancel_and_automatic_send(compliant):
     for words in ("tâche de fond", "Opposition du patient", "Patient sans DMP", "Autorisation insuffisante",
                   "mis en attente", "annule l'envoi", "Au retour du DMP", "n'est pas envoyé"):
         assert any(words in label for label in labels), words
-    exchanges = [e["caption"] for e in result["evidence"] if e["kind"] == "exchange"]
+    exchanges = [e["caption"] for e in result["evidence"] if e["caption"].startswith("Échange avec le DMP")]
     assert any("Coupure du DMP" in c for c in exchanges) and any("Remise en service" in c for c in exchanges)
     text = pdf_text(pdf)
     assert "En attente : DMP injoignable" in text and "DMP/ALI/PROG.01.01.05" in text

@@ -9,10 +9,9 @@ the DMP is back, the queued document leaves by itself and the cancelled one neve
 """
 from __future__ import annotations
 
-import json
-
 from ..drivers.documents import DocumentRef, DocumentView
 from ..proof import Proof, step
+from ._dmp_common import keep_exchange
 from ._documents import ensure_test_ins
 
 INS_NIR_TEST = "1.2.250.1.213.1.4.10"
@@ -36,14 +35,9 @@ async def _new_validated(proof: Proof, patient: str, title: str) -> tuple[Docume
 
 
 async def _in_dmp(proof: Proof, ref: DocumentRef, caption: str):
-    """Search the DMP for the document; the raw exchange is attached (JSON), only its outcome shown."""
+    """Search the DMP for the document (exchange kept whole, summarised for the reviewer)."""
     exchange, found = await proof.driver.dmp.search(ref.patient, _oid(proof), unique_id=ref.unique_id)
-    raw = json.dumps({"request": exchange.request, "response": exchange.response}, ensure_ascii=False, indent=2)
-    outcome = (f"HTTP {exchange.status}, {len(found)} document(s)"
-               + (f" : {found[0].unique_id}, statut {found[0].status}" if found else ""))
-    kept = proof.recorder.attach(raw.encode("utf-8"), f"{caption} — échange HTTP brut ; réponse : {outcome}",
-                                 name="recherche-dmp.json")
-    return bool(found), kept
+    return bool(found), keep_exchange(proof, exchange, caption)
 
 
 @step(1, "Envoi en tâche de fond après la validation")
@@ -85,7 +79,7 @@ async def annulations_automatiques(proof: Proof) -> None:
 @step(3, "DMP injoignable : le document validé est mis en attente")
 async def mise_en_attente(proof: Proof) -> tuple[DocumentRef, DocumentView, DocumentRef] | None:
     cut = await proof.driver.dmp_link.cut()
-    proof.recorder.exchange(cut.request, cut.response, "Coupure du DMP (service du DMP arrêté)")
+    keep_exchange(proof, cut, "Coupure du DMP (service du DMP arrêté)")
     try:
         title = proof.data["document"]["title"]
         queued, _ = await _new_validated(proof, proof.data["document"]["patient"], f"{title} (DMP coupé)")
@@ -125,7 +119,7 @@ async def annulation_par_l_utilisateur(proof: Proof, pending) -> None:
 @step(5, "Retour du DMP : le document en attente part de lui-même")
 async def retour_du_dmp(proof: Proof, pending) -> None:
     back = await proof.driver.dmp_link.restore()
-    proof.recorder.exchange(back.request, back.response, "Remise en service du DMP")
+    keep_exchange(proof, back, "Remise en service du DMP")
     if pending is None:
         proof.check("Envoi automatique au retour du DMP", expected="un document en attente",
                     observed="aucun document en attente à l'étape 3", passed=False)

@@ -12,6 +12,7 @@ import time
 
 from ..drivers.documents import DocumentRef
 from ..proof import Proof, step
+from ._dmp_common import keep_exchange
 from ._documents import ensure_test_ins
 
 INS_NIR_TEST = "1.2.250.1.213.1.4.10"
@@ -55,8 +56,7 @@ async def valider_et_constater_envoi(proof: Proof, ref: DocumentRef | None) -> N
         if found or time.monotonic() >= deadline:
             break
         await asyncio.sleep(1.0)
-    kept = proof.recorder.exchange(exchange.request, exchange.response,
-                                   f"Recherche du document {ref.unique_id} dans le DMP du patient")
+    kept = keep_exchange(proof, exchange, f"Recherche du document {ref.unique_id} dans le DMP du patient")
     proof.check("Le document est arrivé dans le DMP du patient, sans autre action de l'utilisateur",
                 expected=f"document {ref.unique_id} présent dans le DMP",
                 observed=(f"présent (statut {found[0].status}, type {found[0].type_display or found[0].type_code})"
