@@ -69,3 +69,52 @@ def test_document_proofs_refuse_a_non_test_ins_oid(tmp_path):
     with pytest.raises(PatientRefused, match="1.2.250.1.213.1.4.8"):
         ensure_test_ins(proof("1.2.250.1.213.1.4.8"))
     ensure_test_ins(proof("1.2.250.1.213.1.4.8", allow=True))
+
+
+def _client(tmp_path, defects=()):
+    from demo_dpi.app import Settings, create_app
+
+    app = create_app(Settings(db_path=str(tmp_path / "dpi.sqlite"), admin_user="admin", admin_password="pw",
+                              public_url="http://127.0.0.1", defects=set(defects)))
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": "pw"})
+    return client
+
+
+def _new(client, doc_type: str, patient: str = PATIENT["ins"]) -> str:
+    r = client.post("/circuit/documents/new", data={
+        "patient": patient, "doc_type": doc_type, "title": "Test", "content": "Contenu",
+        "author_nom": "MEDECINTEST", "author_prenom": "Alice", "author_rpps": "10101234567", "send_dmp": "1"})
+    assert r.status_code == 302, r.text
+    return r.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_review_circuit_is_enforced(tmp_path):
+    client = _client(tmp_path)
+    cro = _new(client, "CRO")
+    assert client.post(f"/circuit/documents/{cro}/validate").status_code == 409  # not reviewed yet
+    assert client.post(f"/circuit/documents/{cro}/submit-review").status_code == 302
+    assert client.post(f"/circuit/documents/{cro}/review", data={"reviewer": "Dr SENIOR"}).status_code == 302
+    assert client.post(f"/circuit/documents/{cro}/validate").status_code == 302
+    page = client.get(f"/circuit/documents/{cro}").text
+    assert "Dr SENIOR — relecteur" in page and 'data-testid="doc-status">Validé' in page
+    ldl = _new(client, "LDL")
+    assert client.post(f"/circuit/documents/{ldl}/submit-review").status_code == 409  # no review step
+    assert client.post(f"/circuit/documents/{ldl}/validate").status_code == 302
+
+
+def test_opposition_cancels_the_send_at_validation_and_defect_unticks(tmp_path):
+    client = _client(tmp_path)
+    assert "checked" in _send_dmp_input(client)
+    doc = _new(client, "LDL", patient="175037510801267")  # OPPOSITEST: opposition recorded
+    client.post(f"/circuit/documents/{doc}/validate")
+    page = client.get(f"/circuit/documents/{doc}").text
+    assert 'data-state="annule"' in page and "opposition du patient" in page
+    defective = _client(tmp_path / "d", defects=["HOP VA 1.04"])
+    assert "checked" not in _send_dmp_input(defective)
+
+
+def _send_dmp_input(client) -> str:
+    import re
+
+    return re.search(r'<input type="checkbox" id="send-dmp"[^>]*>', client.get("/circuit/documents/new").text).group(0)

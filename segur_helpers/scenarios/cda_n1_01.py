@@ -58,9 +58,18 @@ async def controler_cda(proof: Proof, captured: tuple[bytes, object] | None) -> 
     evidence = [item, table]
     if body:
         evidence.append(proof.recorder.attach(body, "Corps PDF extrait du document CDA", name="corps-du-document.pdf"))
-    for rule in rules:
+    rows = "".join(
+        f"<tr><td>{esc(r.rule_id)}</td><td>{esc(r.label)}</td><td style='font-family:monospace;font-size:7.5pt'>"
+        f"{esc(r.xpath)}</td><td>{esc(r.observed)}</td><td class='{'segur-pass' if r.passed else 'segur-fail'}'>"
+        f"{r.status}</td></tr>" for r in rules)
+    proof.recorder.show(
+        "<div class='segur-card'><h4>Règles CDA R2 niveau 1 évaluées sur le document conservé</h4>"
+        "<table style='table-layout:fixed'><tr><th style='width:14%'>Règle</th><th style='width:24%'>Vérification"
+        "</th><th style='width:27%'>XPath évalué</th><th style='width:26%'>Observé</th>"
+        f"<th style='width:9%'>Résultat</th></tr>{rows}</table></div>")
+    for rule in rules:  # one check per rule, shown together in the table above
         proof.check(f"{rule.rule_id} — {rule.label}", expected=f"XPath {rule.xpath}",
-                    observed=rule.observed, passed=rule.passed, evidence=evidence)
+                    observed=rule.observed, passed=rule.passed, evidence=evidence, show=False)
 
 
 def _show_header(proof: Proof, xml: bytes, item) -> None:
