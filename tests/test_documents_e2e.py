@@ -116,3 +116,15 @@ def test_defect_gives_non_conforme_naming_failed_checks(req, tmp_path, demo_stac
     for words in DEFECTS[req]:
         assert words in text
     assert_no_secret(run, proc.stdout, proc.stderr)
+
+
+def test_missing_registration_number_is_bad_input(tmp_path):
+    data = campaign_dict("http://127.0.0.1:9", tmp_path / "maildir", only=("MSS/CONF.16",))
+    del data["requirements"]["MSS/CONF.16"]["data"]["segur_nil"]
+    params = tmp_path / "campaign.yaml"
+    params.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    proc = run_segur("run", str(params), "--outputs", str(tmp_path / "outputs"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "campaign.yaml" in line and "requirements.MSS/CONF.16.data.segur_nil" in line and "X-MSS-NIL" in line
+    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("*"))
