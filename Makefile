@@ -9,6 +9,7 @@ DEMO_DIR ?= outputs/demo-target
 DEMO_PORT ?= 8765
 SMTP_PORT ?= 2525
 DMP_PORT ?= 8766
+DMP_CONTROL_PORT ?= 8767
 
 .PHONY: setup demo demo-justification test lab clean-demo
 
@@ -19,7 +20,7 @@ setup:
 # the environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD).
 demo: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) -- \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
 test:
@@ -29,7 +30,7 @@ test:
 # JupyterLab on the notebooks, with the demo target running (Ctrl-C stops both).
 lab: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) -- \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) -- \
 	  $(BIN)/python -m segur_helpers.cli lab params/demo.yaml
 
 clean-demo:

@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--public-url", help="base URL used in mailed links (default http://HOST:PORT)")
     ap.add_argument("--admin-user", default="admin")
     ap.add_argument("--admin-password-env", default="DEMO_DPI_ADMIN_PASSWORD")
+    ap.add_argument("--mss-nil", default=Settings.mss_nil,
+                    help="Ségur registration number sent as X-MSS-NIL on MSSanté messages")
+    ap.add_argument("--dmp-send-delay", type=float, default=Settings.dmp_send_delay_s,
+                    help="seconds between a document's validation and its background send to the DMP")
     ap.add_argument("--code-ttl", type=int, default=900, help="lifetime of verification links, seconds")
     ap.add_argument("--dmp-url", default="", help="base URL of the DMP (simulator: python -m demo_dpi.dmp_sim)")
     ap.add_argument("--defect", action="append", default=[], metavar="REQ",
@@ -42,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(db_path=args.db, admin_user=args.admin_user, admin_password=password,
                         public_url=args.public_url or f"http://{args.host}:{args.port}",
                         smtp_host=args.smtp_host, smtp_port=args.smtp_port, code_ttl_s=args.code_ttl,
-                        defects=set(args.defect), dmp_url=args.dmp_url)
+                        defects=set(args.defect), dmp_url=args.dmp_url, mss_nil=args.mss_nil,
+                        dmp_send_delay_s=args.dmp_send_delay)
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"demo_dpi on http://{args.host}:{args.port} (defects: {', '.join(args.defect) or 'none'})", flush=True)

@@ -39,7 +39,7 @@ class FeatureContext:
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
-FEATURES: list[str] = ["feature_patients"]
+FEATURES: list[str] = ["feature_patients", "feature_documents"]
 
 
 @dataclass
@@ -54,6 +54,9 @@ class Settings:
     code_ttl_s: int = 900
     defects: set[str] = field(default_factory=set)
     dmp_url: str = ""         # the DMP (simulator) the DPI queries and feeds; '' = no DMP configured
+    mss_from: str = "Demo DPI <dpi.demo@etablissement.demo-mssante.test>"  # the DPI's MSSanté mailbox
+    mss_nil: str = "DEMO-SEGUR-NIL-0042"  # Ségur registration number, sent as X-MSS-NIL
+    dmp_send_delay_s: float = 3.0  # validated documents leave for the DMP after this delay (user may cancel)
 
 
 LAYOUT = """<!doctype html>

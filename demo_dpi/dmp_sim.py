@@ -66,6 +66,20 @@ The API (stable: other modules and tests build on it)
     proof show that a transaction did (or did not) reach the DMP.
 
 A client may send ``X-PS-Identifier: <RPPS>`` (the professional acting); it is kept in the log.
+
+Test patients with a special situation (feeding)
+------------------------------------------------
+Like the DMP test platform's test plan, a few fictitious INS have a fixed situation
+(:data:`PATIENT_SITUATIONS`): ``absent`` — the patient has no DMP: a submission answers ``404`` with
+an OperationOutcome (code ``not-found``); ``refused`` — this structure may not write to the patient's
+DMP: ``403`` (code ``forbidden``). Every other patient has a DMP.
+
+Stopping and restarting the DMP service (``--control-port``)
+------------------------------------------------------------
+With ``--control-port C`` a second listener on 127.0.0.1:C controls the service itself, so a proof can
+show what the DPI does while the DMP is unreachable: ``POST /service/stop`` closes the DMP's listening
+socket (clients get *connection refused*, as during a network cut), ``POST /service/start`` opens it
+again on the same port, ``GET /service`` says ``{"service": "up"|"down"}``. The data is kept.
 """
 from __future__ import annotations
 
@@ -78,6 +92,7 @@ import re
 import sqlite3
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,6 +100,11 @@ from pathlib import Path
 from flask import Flask, Response, g, request
 
 TEST_INS_OIDS = ("1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
+#: Fictitious INS (test OID) whose DMP situation is fixed: absent (no DMP) or refused (no write access).
+PATIENT_SITUATIONS = {
+    "290116912304559": "absent",    # SANSDMPTEST Dominique (demo_dpi documents' test patient)
+    "168071305507883": "refused",   # DROITSTEST Alix
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
@@ -195,6 +215,15 @@ def create_app(db_path: str) -> Flask:
                    if not v]
         if missing:
             return _outcome(400, "missing " + ", ".join(missing))
+        situation = PATIENT_SITUATIONS.get(ins)
+        if situation == "absent":
+            body, _ = _outcome(404, f"no DMP for patient {ins}")
+            body["issue"][0]["code"] = "not-found"
+            return body, 404
+        if situation == "refused":
+            body, _ = _outcome(403, f"this structure is not authorised to write to the DMP of patient {ins}")
+            body["issue"][0]["code"] = "forbidden"
+            return body, 403
         content = (res.get("content") or [{}])[0].get("attachment") or {}
         payload = None
         if content.get("data"):
@@ -328,15 +357,94 @@ def create_app(db_path: str) -> Flask:
     return app
 
 
+class StoppableService:
+    """The DMP's HTTP listener, which the control port can close and reopen (same port, same data)."""
+
+    def __init__(self, app: Flask, port: int):
+        self.app, self.port = app, port
+        self.server = None
+        self.lock = threading.Lock()
+
+    @property
+    def up(self) -> bool:
+        return self.server is not None
+
+    def start(self) -> None:
+        from werkzeug.serving import make_server
+
+        with self.lock:
+            if self.server is not None:
+                return
+            for attempt in range(50):  # the port may linger for a moment after a stop
+                try:
+                    self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+                    break
+                except OSError:
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.server is None:
+                return
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def _control_server(service: StoppableService, port: int):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):  # noqa: N802 (http.server API)
+            if self.path == "/service":
+                return self._answer(200, {"service": "up" if service.up else "down"})
+            return self._answer(404, {"error": "unknown path"})
+
+        def do_POST(self):  # noqa: N802
+            if self.path == "/service/stop":
+                service.stop()
+            elif self.path == "/service/start":
+                service.start()
+            else:
+                return self._answer(404, {"error": "unknown path"})
+            print(f"dmp_sim service {'up' if service.up else 'down'}", flush=True)
+            return self._answer(200, {"service": "up" if service.up else "down"})
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m demo_dpi.dmp_sim", description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--db", required=True, help="SQLite file (created if absent)")
+    ap.add_argument("--control-port", type=int, default=None,
+                    help="port of the control listener that stops/starts the DMP service")
     args = ap.parse_args(argv)
     app = create_app(args.db)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    print(f"dmp_sim on http://127.0.0.1:{args.port} (db {args.db})", flush=True)
-    app.run(host="127.0.0.1", port=args.port, threaded=True, use_reloader=False, debug=False)
+    service = StoppableService(app, args.port)
+    service.start()
+    if args.control_port:
+        _control_server(service, args.control_port)
+    print(f"dmp_sim on http://127.0.0.1:{args.port} (db {args.db})"
+          + (f", control on 127.0.0.1:{args.control_port}" if args.control_port else ""), flush=True)
+    threading.Event().wait()  # until SIGTERM / SIGINT
     return 0
 
 

@@ -43,7 +43,8 @@ class DemoStack:
     def __init__(self, workdir: Path, *, port: int | None = None, smtp_port: int | None = None,
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
                  code_ttl: int = 900, log_dir: Path | None = None, with_dmp: bool = False,
-                 dmp_port: int | None = None):
+                 dmp_port: int | None = None, dmp_control_port: int | None = None,
+                 dmp_send_delay: float | None = None):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
@@ -54,7 +55,9 @@ class DemoStack:
         self.procs: list[subprocess.Popen] = []
         # optional DMP simulator (demo_dpi.dmp_sim), its own process; the DPI is pointed at it
         self.with_dmp = with_dmp or bool(dmp_port)
+        self.dmp_send_delay = dmp_send_delay
         self.dmp_port = (dmp_port or free_port()) if self.with_dmp else None
+        self.dmp_control_port = (dmp_control_port or free_port()) if self.with_dmp else None
 
     @property
     def url(self) -> str:
@@ -63,6 +66,11 @@ class DemoStack:
     @property
     def dmp_url(self) -> str | None:
         return f"http://127.0.0.1:{self.dmp_port}" if self.with_dmp else None
+
+    @property
+    def dmp_control_url(self) -> str | None:
+        """Where the DMP simulator's service is stopped and restarted (``POST /service/stop|start``)."""
+        return f"http://127.0.0.1:{self.dmp_control_port}" if self.with_dmp else None
 
     @property
     def maildir(self) -> Path:
@@ -93,14 +101,18 @@ class DemoStack:
             _wait_port(self.smtp_port, smtp, deadline, "mailsink")
             if self.with_dmp:
                 dmp = self._spawn(["-m", "demo_dpi.dmp_sim", "--port", str(self.dmp_port),
-                                   "--db", str(self.workdir / "dmp_sim.sqlite")], "dmp_sim.log")
+                                   "--db", str(self.workdir / "dmp_sim.sqlite"),
+                                   "--control-port", str(self.dmp_control_port)], "dmp_sim.log")
                 _wait_port(self.dmp_port, dmp, deadline, "dmp_sim")
+                _wait_port(self.dmp_control_port, dmp, deadline, "dmp_sim control")
                 urllib.request.urlopen(self.dmp_url + "/health", timeout=5).read()
             args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
                     "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
                     "--code-ttl", str(self.code_ttl)]
             if self.with_dmp:
                 args += ["--dmp-url", self.dmp_url]
+            if self.dmp_send_delay is not None:
+                args += ["--dmp-send-delay", str(self.dmp_send_delay)]
             for d in self.defects:
                 args += ["--defect", d]
             web = self._spawn(args, "demo_dpi.log")
@@ -139,17 +151,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--defect", action="append", default=[])
     ap.add_argument("--with-dmp", action="store_true", help="also start the DMP simulator (demo_dpi.dmp_sim)")
     ap.add_argument("--dmp-port", type=int, default=None, help="the DMP simulator's port (implies --with-dmp)")
+    ap.add_argument("--dmp-control-port", type=int, default=None,
+                    help="the port that stops/starts the DMP simulator's service (default: a free port)")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
         stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect,
-                          with_dmp=args.with_dmp, dmp_port=args.dmp_port).start()
+                          with_dmp=args.with_dmp, dmp_port=args.dmp_port,
+                          dmp_control_port=args.dmp_control_port).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
     print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}"
-          + (f", DMP simulator {stack.dmp_url}" if stack.with_dmp else "") + ")", flush=True)
+          + (f", DMP simulator {stack.dmp_url}, its control {stack.dmp_control_url}" if stack.with_dmp else "")
+          + ")", flush=True)
     try:
         if not command:
             print("press Ctrl-C to stop", flush=True)

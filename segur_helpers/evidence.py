@@ -196,7 +196,7 @@ class Recorder:
         else:
             data, ext = source, (Path(name).suffix.lstrip(".") if name else "bin")
         textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "log"}
-        item = self._write(self._name(name or caption, ext), data, kind="attachment", caption=caption,
+        item = self._write(self._name(Path(name).stem if name else caption, ext), data, kind="attachment", caption=caption,
                            text=textual, manual=manual)
         if not show:
             return item
@@ -206,12 +206,17 @@ class Recorder:
 
     # -- checks --------------------------------------------------------------------------------
     def check(self, label: str, *, expected: str, observed: str, passed: bool,
-              evidence: list[EvidenceItem] | tuple = ()) -> bool:
-        """Record one expected element against what was observed in captured evidence."""
+              evidence: list[EvidenceItem] | tuple = (), show: bool = True) -> bool:
+        """Record one expected element against what was observed in captured evidence.
+
+        ``show=False``: no card of its own, for a caller that shows a batch of checks in one table
+        (e.g. every rule evaluated on a document); the check is recorded and summarised all the same."""
         c = Check(step=self.current_step, label=label, expected=self.secrets.redact(str(expected)),
                   observed=self.secrets.redact(str(observed)), passed=bool(passed),
                   evidence=[e.name for e in evidence if e is not None])
         self.checks.append(c)
+        if not show:
+            return c.passed
         cls = "segur-pass" if c.passed else "segur-fail"
         self.show(f'<div class="segur-card"><table><tr><th style="width:28%">Vérification</th><th>Attendu</th>'
                   f'<th>Observé</th><th style="width:9%">Résultat</th></tr><tr><td>{esc(c.label)}</td>'

@@ -11,6 +11,8 @@ import re
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
 from .demo_dmp import DemoDmp
+from .demo_dmp_link import DemoDmpLink
+from .demo_documents import DemoDocuments
 from .demo_patients import DemoPatients, DemoStatistics
 from .mailboxes import mailbox_from_params
 
@@ -67,8 +69,10 @@ class DemoDriver(Driver):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.accounts = DemoAccounts(self)
+        self.documents = DemoDocuments(self)
         self.mailbox = mailbox_from_params(self)
         self.dmp = DemoDmp(self)
+        self.dmp_link = DemoDmpLink(self)
         self.patients = DemoPatients(self)
         self.statistics = DemoStatistics(self)
         self._admin = None
