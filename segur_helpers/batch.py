@@ -350,15 +350,37 @@ def _prepare_proof_dir(run: _Run, item: Planned) -> tuple[Path, int]:
     attempt = 1
     if run.rerun and proof_dir.is_dir():
         attempt = _archive_attempt(proof_dir) + 1
-    elif proof_dir.exists():       # resume: a partial folder of an interrupted proof
+        return proof_dir, attempt
+    if proof_dir.exists():         # resume: a partial folder of an interrupted proof
         shutil.rmtree(proof_dir)
     proof_dir.mkdir()
     return proof_dir, attempt
 
 
 async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, export_browser, t0: float,
-                  attempt: int) -> Outcome:
+                  attempt: int, execute_s: float = 0.0) -> Outcome:
     """Notebook stripped, PDF printed, secrets scrubbed, record entry made: the proof is complete."""
+    from .export import export_proof_pdf
+
+    t_export = time.monotonic()
+    try:
+        return await _finish_files(run, item, proof_dir, result, export_browser, t0, attempt, execute_s, t_export)
+    except OSError as exc:   # the folder cannot be written (full disk, read-only): ERREUR, the run goes on
+        message = f"écriture impossible dans le dossier de la preuve : {exc.strerror or exc} ({exc.filename or proof_dir})"
+        entry = {"scenario": item.scenario.id, "requirement": item.requirement.id,
+                 "chapter": item.requirement.chapter, "verdict": ERREUR, "duration_s": round(time.monotonic() - t0, 2),
+                 "attempts": attempt, "started": result.get("started"), "finished": now_paris().isoformat(
+                     timespec="seconds"), "pdf": None, "pdf_sha256": None, "error": message,
+                 "timing": {"execute_s": round(execute_s, 3), "export_s": 0.0}}
+        run.completed[item.scenario.id] = entry
+        run.in_flight.discard(item.scenario.id)
+        run.progress.finish(item.scenario.id, ERREUR, None)
+        return Outcome(item.scenario.id, ERREUR, None, entry["duration_s"], {"kind": "write_error",
+                                                                             "message": message}, attempt)
+
+
+async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict, export_browser, t0: float,
+                        attempt: int, execute_s: float, t_export: float) -> Outcome:
     from .export import export_proof_pdf
 
     history = _attempt_history(proof_dir)
@@ -389,7 +411,8 @@ async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, expor
              "started": result.get("started"), "finished": result.get("finished"),
              "pdf": pdf.relative_to(run.run_dir).as_posix() if pdf else None,
              "pdf_sha256": sha256_file(pdf) if pdf else None,
-             "error": (result.get("error") or {}).get("message") or None}
+             "error": (result.get("error") or {}).get("message") or None,
+             "timing": {"execute_s": round(execute_s, 3), "export_s": round(time.monotonic() - t_export, 3)}}
     run.completed[item.scenario.id] = entry
     run.in_flight.discard(item.scenario.id)
     run.progress.finish(item.scenario.id, result["verdict"], pdf)
@@ -407,9 +430,9 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
     exports = asyncio.Semaphore(max(1, run.options.workers))
     timeout = float(run.campaign.timeouts["proof_s"])
 
-    async def finish(item, proof_dir, result, t0, attempt):
+    async def finish(item, proof_dir, result, t0, attempt, execute_s):
         async with exports:
-            await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
+            await _finish(run, item, proof_dir, result, export_browser, t0, attempt, execute_s)
 
     async def worker(n: int) -> None:
         kernel = WarmKernel(env, TOOLKIT_ROOT / "notebooks")
@@ -422,9 +445,10 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                 t0 = time.monotonic()
                 run.in_flight.add(item.scenario.id)
                 run.progress.start(item.scenario.id)
-                proof_dir, attempt = _prepare_proof_dir(run, item)
                 started = now_paris()
+                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
                 try:
+                    proof_dir, attempt = _prepare_proof_dir(run, item)
                     if item.condition_met:
                         nb = parameterize(item.scenario.notebook_path,
                                           _params(item, run.campaign, proof_dir, run.run_id))
@@ -439,7 +463,7 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                                           kind="write_error", started=started, finished=now_paris(),
                                           message=f"écriture impossible dans le dossier de la preuve : "
                                                   f"{exc.strerror or exc} ({exc.filename or proof_dir})")
-                task = asyncio.create_task(finish(item, proof_dir, result, t0, attempt))
+                task = asyncio.create_task(finish(item, proof_dir, result, t0, attempt, time.monotonic() - t0))
                 finishing.add(task)
                 task.add_done_callback(finishing.discard)
         finally:
@@ -512,40 +536,18 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
         await client.close()
 
 
-async def _execute_all(run: _Run, items: list[Planned]) -> None:
-    from playwright.async_api import async_playwright
-
-    from .shared_browser import ChromiumServer
-
-    server = await asyncio.to_thread(ChromiumServer().start)
-    try:
-        async with async_playwright() as pw:
-            export_browser = await pw.chromium.connect_over_cdp(server.endpoint)
-            try:
-                if run.options.executor == "dask":
-                    await _dask_workers(run, items, server.endpoint, export_browser)
-                else:
-                    await _local_workers(run, items, server.endpoint, export_browser)
-            finally:
-                try:
-                    await export_browser.close()
-                except Exception:  # noqa: BLE001
-                    pass
-    finally:
-        await asyncio.to_thread(server.stop)
-
-
-async def _main(run: _Run, items: list[Planned]) -> str:
+async def _workers(run: _Run, items: list[Planned], endpoint: str, export_browser) -> str:
     """Run ``items``; a SIGINT/SIGTERM cancels the work and returns ``interrupted``."""
     loop = asyncio.get_running_loop()
     stopped = {"signal": None}
+    runner = _dask_workers if run.options.executor == "dask" else _local_workers
+    task_main = asyncio.ensure_future(runner(run, items, endpoint, export_browser))
 
     def stop(signame: str) -> None:
         if stopped["signal"] is None:
             stopped["signal"] = signame
             task_main.cancel()
 
-    task_main = asyncio.ensure_future(_execute_all(run, items))
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -565,6 +567,31 @@ async def _main(run: _Run, items: list[Planned]) -> str:
             loop.remove_signal_handler(sig)
 
 
+async def _session(run: _Run, record: dict, planned: list[Planned], items: list[Planned]) -> str:
+    """One Chromium for everything of this session: the proofs, their PDFs and the summary."""
+    from playwright.async_api import async_playwright
+
+    from .shared_browser import ChromiumServer
+
+    status = "interrupted"
+    server = await asyncio.to_thread(ChromiumServer().start)
+    try:
+        async with async_playwright() as pw:
+            export_browser = await pw.chromium.connect_over_cdp(server.endpoint)
+            try:
+                status = await _workers(run, items, server.endpoint, export_browser)
+            finally:
+                run.progress.close()
+                await _seal(run, record, status, planned, export_browser)
+                try:
+                    await export_browser.close()
+                except Exception:  # noqa: BLE001
+                    pass
+    finally:
+        await asyncio.to_thread(server.stop)
+    return status
+
+
 def _record_base(campaign: Campaign, run_id: str, planned: list[Planned], options: Options) -> dict:
     return {
         "toolkit_version": __version__, "campaign": campaign.name, "run_id": run_id,
@@ -581,7 +608,7 @@ def _record_base(campaign: Campaign, run_id: str, planned: list[Planned], option
     }
 
 
-def _seal(run: _Run, record: dict, status: str, planned: list[Planned]) -> None:
+async def _seal(run: _Run, record: dict, status: str, planned: list[Planned], browser) -> None:
     """run.json, summary and manifest, whatever happened (complete or interrupted)."""
     from .summary import write_summaries
 
@@ -599,6 +626,8 @@ def _seal(run: _Run, record: dict, status: str, planned: list[Planned]) -> None:
     for e in entries:
         counts[e["verdict"]] = counts.get(e["verdict"], 0) + 1
     remaining = [p.scenario.id for p in planned if p.scenario.id not in run.completed]
+    if remaining and status == "complete":
+        status = "incomplete"
     history = record.setdefault("history", [])
     session_started = record.pop("_session_started", None) or record["started"]
     history.append({"action": record.pop("_action", "run"), "started": session_started,
@@ -608,8 +637,10 @@ def _seal(run: _Run, record: dict, status: str, planned: list[Planned]) -> None:
                   duration_s=round(sum(h["duration_s"] for h in history), 2),
                   counts=counts, remaining=remaining, proofs=entries)
     write_json(run.run_dir / RUN_RECORD, record)
+    for name in ("summary.csv", "summary.xlsx", "summary.pdf"):
+        (run.run_dir / name).unlink(missing_ok=True)     # a summary always describes the folder as it is
     if status == "complete":
-        write_summaries(run.run_dir, record)
+        await write_summaries(run.run_dir, record, browser)
     write_manifest(run.run_dir, run.options.sign_key)
 
 
@@ -620,15 +651,10 @@ def _parse_time(iso: str):
 
 def _execute_session(run: _Run, record: dict, planned: list[Planned], items: list[Planned]) -> str:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    status = "interrupted"
     try:
-        status = asyncio.run(_main(run, items))
-    except KeyboardInterrupt:
-        status = "interrupted"
-    finally:
-        run.progress.close()
-        _seal(run, record, status, planned)
-    return status
+        return asyncio.run(_session(run, record, planned, items))
+    except KeyboardInterrupt:   # a second Ctrl-C while sealing: the record says what was written
+        return "interrupted"
 
 
 def _options(options: Options | None, **kw) -> Options:

@@ -69,6 +69,24 @@ def _cover(r: dict) -> str:
             f'<p><b>Éléments de preuve attendus</b></p><ol>{expected}</ol></section>')
 
 
+def _attempts(r: dict) -> str:
+    """Earlier attempts of a proof rerun in the same run (``segur rerun --failed``), kept under attempts/."""
+    attempts = r.get("attempts") or []
+    if len(attempts) < 2:
+        return ""
+    rows = "".join(
+        f"<tr><td>{a['attempt']}{' (présente preuve)' if i == len(attempts) - 1 else ''}</td>"
+        f"<td>{esc(fmt_time(a.get('started', '')))}</td><td>{esc(a['verdict'])}</td>"
+        f"<td>{esc(a.get('cause') or '; '.join(a.get('failed_checks') or []) or '—')}</td>"
+        f"<td>{esc(a.get('pdf') or '—')}<br><span class='hash'>{esc(a.get('pdf_sha256') or '')}</span></td></tr>"
+        for i, a in enumerate(attempts))
+    return (f'<h2>Historique des tentatives</h2><p>Cette preuve a été exécutée {len(attempts)} fois dans la même '
+            f'exécution de campagne (reprise des preuves en échec). Les tentatives précédentes sont conservées '
+            f'intégralement sous <i>attempts/&lt;n&gt;/</i>.</p><table><tr><th style="width:12%">Tentative</th>'
+            f'<th style="width:22%">Début</th><th style="width:14%">Verdict</th><th>Cause ou vérifications en '
+            f'échec</th><th style="width:30%">Document et SHA-256</th></tr>{rows}</table>')
+
+
 def _annex(r: dict, notebook_sha256: str) -> str:
     return (f'<section class="annex"><h2>Annexe — éléments de preuve et empreintes</h2>'
             f'<p>Chaque fichier ci-dessous est conservé dans le dossier d\'exécution '
@@ -76,7 +94,8 @@ def _annex(r: dict, notebook_sha256: str) -> str:
             f'permet de vérifier qu\'il n\'a pas été modifié (commande <i>segur verify</i> ou '
             f'<i>sha256sum</i>).</p>{evidence_table(r["evidence"])}'
             f'<p>Carnet exécuté (notebook.ipynb) : SHA-256 <span class="hash">{esc(notebook_sha256)}</span><br>'
-            f'Outil : segur-proofs {esc(r["toolkit_version"])}, pilote « {esc(r["driver"])} ».</p></section>')
+            f'Outil : segur-proofs {esc(r["toolkit_version"])}, pilote « {esc(r["driver"])} ».</p>{_attempts(r)}'
+            f'</section>')
 
 
 def notebook_body_html(nb: nbformat.NotebookNode) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,9 @@ class WarmKernel:
                 await client.async_execute_cell(cell, index, execution_count=count)
 
         failure = None
+        t0 = time.monotonic()
+        timed_out = lambda: time.monotonic() - t0 >= timeout - 0.5  # noqa: E731 — cancelling nbclient may
+        # surface as DeadKernelError rather than TimeoutError: the clock says which it was
         try:
             await asyncio.wait_for(cells(), timeout=timeout)
         except CellExecutionError as exc:
@@ -123,11 +127,16 @@ class WarmKernel:
             failure = ("proof_timeout", f"délai de la preuve dépassé ({timeout:.0f} s)")
             await self.stop(now=True)   # a hung kernel is killed; the next proof gets a new one
         except DeadKernelError:
-            failure = ("kernel_died", "le noyau d'exécution s'est arrêté brutalement (processus tué)")
+            if timed_out():
+                failure = ("proof_timeout", f"délai de la preuve dépassé ({timeout:.0f} s)")
+            else:
+                failure = ("kernel_died", "le noyau d'exécution s'est arrêté brutalement (processus tué)")
             await self.stop(now=True)
         except Exception as exc:  # noqa: BLE001 — any other failure: ERREUR with its cause, fresh kernel
             first = (str(exc).strip().splitlines() or [""])[0]
             failure = ("kernel_error", f"exécution impossible : {type(exc).__name__}: {first}"[:400])
+            if timed_out():
+                failure = ("proof_timeout", f"délai de la preuve dépassé ({timeout:.0f} s)")
             await self.stop(now=True)
         if failure is None and not await self.alive():
             await self.stop(now=True)

@@ -139,11 +139,12 @@ def summary_html(run_dir: Path, record: dict) -> str:
     for p in proofs:
         pdf = run_dir / p["pdf"] if p.get("pdf") else None
         pages = _pages(pdf) if pdf and pdf.is_file() else 0
-        where = (f"{esc(p['pdf'])}<br>p. 1 à {pages}" if pages else esc(p.get("pdf") or "— (pas de document)"))
+        where = (f"{esc(p['pdf'])} — {pages} page{'s' if pages > 1 else ''}" if pages
+                 else esc(p.get("pdf") or "— (pas de document)"))
         cause = f"<br><i>{esc(p['error'])}</i>" if p.get("error") else ""
         detail.append(f"<tr><td>{esc(p['requirement'])}</td><td>{esc(p['scenario'])}</td>"
                       f"<td>{_verdict_badge(p['verdict'])}{cause}</td><td class='num'>{p.get('attempts', 1)}</td>"
-                      f"<td>{where}</td><td><span class='box'></span> relue par : ……………</td></tr>")
+                      f"<td>{where}</td><td><span class='box'></span></td></tr>")
     total = len(proofs)
     failed = counts["NON CONFORME"] + counts["ERREUR"]
     return (
@@ -163,35 +164,23 @@ def summary_html(run_dir: Path, record: dict) -> str:
         f'<div class="note"><b>Conformité et relecture sont deux choses distinctes.</b> Le verdict est établi '
         f'automatiquement par les vérifications de chaque preuve ({counts["CONFORME"]} conforme(s) sur {total}, '
         f'{failed} à reprendre). Il ne vaut pas relecture : chaque preuve doit être relue par une personne, '
-        f'qui le consigne dans la colonne « Relecture » ci-dessous ou dans summary.xlsx. '
+        f'qui coche la colonne « Relue » ci-dessous ou renseigne la colonne « Relecture » de summary.xlsx (nom, date). '
         f'Preuves relues à ce jour : 0 sur {total}.</div>'
         f'<h2>Par chapitre</h2><table><tr><th>Chapitre</th>{head}<th>Total</th></tr>{chapter_rows}</table>'
         f'<h2>Exigences et preuves</h2><table><tr><th style="width:14%">Exigence</th><th style="width:15%">'
         f'Scénario</th><th style="width:22%">Verdict</th><th style="width:7%">Tent.</th><th>Document de preuve '
-        f'(pages)</th><th style="width:18%">Relecture</th></tr>{"".join(detail)}</table>'
+        f'(pages)</th><th style="width:12%">Relue</th></tr>{"".join(detail)}</table>'
         f'<p>Les empreintes SHA-256 de tous les fichiers de l\'exécution figurent dans manifest.json '
         f'(vérification : <i>segur verify</i>).</p></body></html>')
 
 
-async def _print(run_dir: Path, record: dict) -> Path:
-    from playwright.async_api import async_playwright
-
-    from .browser import launch
-
-    html_text = summary_html(run_dir, record)
+async def write_summaries(run_dir: Path, record: dict, browser) -> list[Path]:
+    """summary.csv, summary.xlsx and summary.pdf (printed by ``browser``, the run's Chromium)."""
+    table = await asyncio.to_thread(rows, run_dir, record)
+    out = [write_csv(run_dir, table), write_xlsx(run_dir, table, record)]
+    html_text = await asyncio.to_thread(summary_html, run_dir, record)
     header = band(f"Synthèse Ségur — {record['campaign']} — {record['product']} {record['version']}",
                   record["run_id"])
     footer = band(f"exécution {record['run_id']}", page_numbers=True)
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            return await html_to_pdf(browser, html_text, run_dir / PDF_NAME, header=header, footer=footer)
-        finally:
-            await browser.close()
-
-
-def write_summaries(run_dir: Path, record: dict) -> list[Path]:
-    table = rows(run_dir, record)
-    out = [write_csv(run_dir, table), write_xlsx(run_dir, table, record)]
-    out.append(asyncio.run(_print(run_dir, record)))
+    out.append(await html_to_pdf(browser, html_text, run_dir / PDF_NAME, header=header, footer=footer))
     return out
