@@ -463,6 +463,12 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                                           kind="write_error", started=started, finished=now_paris(),
                                           message=f"écriture impossible dans le dossier de la preuve : "
                                                   f"{exc.strerror or exc} ({exc.filename or proof_dir})")
+                except Exception as exc:  # noqa: BLE001 — e.g. a kernel that will not start: ERREUR, go on
+                    first = (str(exc).strip().splitlines() or [""])[0]
+                    result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
+                                          kind="kernel_error", started=started, finished=now_paris(),
+                                          message=f"exécution impossible : {type(exc).__name__}: {first}"[:400])
+                    await kernel.stop(now=True)
                 task = asyncio.create_task(finish(item, proof_dir, result, t0, attempt, time.monotonic() - t0))
                 finishing.add(task)
                 task.add_done_callback(finishing.discard)
@@ -512,8 +518,17 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
             t0 = time.monotonic()
             run.in_flight.add(item.scenario.id)
             run.progress.start(item.scenario.id)
-            proof_dir, attempt = _prepare_proof_dir(run, item)
             started = now_paris()
+            try:
+                proof_dir, attempt = _prepare_proof_dir(run, item)
+            except OSError as exc:
+                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
+                result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
+                                      kind="write_error", started=started, finished=now_paris(),
+                                      message=f"écriture impossible dans le dossier de la preuve : "
+                                              f"{exc.strerror or exc} ({exc.filename or proof_dir})")
+                await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
+                return
             if item.condition_met:
                 spec = {"env": env, "cwd": str(item.scenario.notebook_path.parent),
                         "notebook": str(item.scenario.notebook_path), "proof_dir": str(proof_dir),

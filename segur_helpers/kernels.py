@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,9 @@ class WarmKernel:
 
     async def start(self) -> None:
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME)
-        await self.km.start_kernel(cwd=str(self.cwd), env=self.env)
+        # the kernel's own console chatter (TCP warnings) is not for the user: errors reach the proof
+        await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stderr=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL)
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=120)
@@ -119,8 +122,11 @@ class WarmKernel:
         t0 = time.monotonic()
         timed_out = lambda: time.monotonic() - t0 >= timeout - 0.5  # noqa: E731 — cancelling nbclient may
         # surface as DeadKernelError rather than TimeoutError: the clock says which it was
+        inner = asyncio.ensure_future(cells())
+        # once cancelled (timeout, interrupt) nbclient may still end with DeadKernelError: retrieve it
+        inner.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
-            await asyncio.wait_for(cells(), timeout=timeout)
+            await asyncio.wait_for(inner, timeout=timeout)
         except CellExecutionError as exc:
             failure = ("notebook_error", f"le carnet s'est arrêté sur une erreur : {exc.ename}: {exc.evalue}"[:400])
         except asyncio.TimeoutError:
