@@ -123,7 +123,9 @@ def proof_html(nb: nbformat.NotebookNode, result: dict, notebook_sha256: str) ->
 async def export_proof_pdf(browser, notebook_path: Path, result: dict, pdf_path: Path, notebook_sha256: str
                            ) -> Path:
     nb = nbformat.read(str(notebook_path), as_version=4)
-    html_text = proof_html(nb, result, notebook_sha256)
+    from .printimages import compact_screenshots
+
+    html_text = compact_screenshots(proof_html(nb, result, notebook_sha256))
     header = band(f"Preuve Ségur — {result['requirement']} — {result['product']} {result['version']}",
                   f"Verdict : {result['verdict']}")
     footer = band(f"{result['scenario']} · exécution {result['run_id']}", page_numbers=True)
