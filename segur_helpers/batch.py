@@ -750,6 +750,9 @@ def resume_run(run_ref: str | Path, *, outputs: Path | None = None, options: Opt
                say: Callable[[str], None] = lambda s: print(s, flush=True)) -> tuple[Path, list[Outcome]]:
     """Finish an interrupted run: the proofs of its scope that have no result yet."""
     run, record, planned = _reopen(run_ref, outputs, options, say, rerun=False)
+    if record.get("status") == "complete":
+        raise UserError("the run is already complete; expected an interrupted run (to run failed proofs again: "
+                        f"segur rerun {run.run_dir} --failed)", key="--resume")
     todo = [p for p in planned if p.scenario.id not in run.completed]
     run.progress.total = len(todo)
     say(f"resume {run.campaign.name}/{run.run_id}: {len(todo)} proof(s) left of {len(planned)}")

@@ -78,13 +78,15 @@ def _attempts(r: dict) -> str:
         f"<tr><td>{a['attempt']}{' (présente preuve)' if i == len(attempts) - 1 else ''}</td>"
         f"<td>{esc(fmt_time(a.get('started', '')))}</td><td>{esc(a['verdict'])}</td>"
         f"<td>{esc(a.get('cause') or '; '.join(a.get('failed_checks') or []) or '—')}</td>"
-        f"<td>{esc(a.get('pdf') or '—')}<br><span class='hash'>{esc(a.get('pdf_sha256') or '')}</span></td></tr>"
+        + (f"<td>le présent document</td></tr>" if i == len(attempts) - 1 else
+           f"<td class='hash'>{esc(a.get('pdf') or '—')}<br>{esc(a.get('pdf_sha256') or '')}</td></tr>")
         for i, a in enumerate(attempts))
     return (f'<h2>Historique des tentatives</h2><p>Cette preuve a été exécutée {len(attempts)} fois dans la même '
             f'exécution de campagne (reprise des preuves en échec). Les tentatives précédentes sont conservées '
-            f'intégralement sous <i>attempts/&lt;n&gt;/</i>.</p><table><tr><th style="width:12%">Tentative</th>'
-            f'<th style="width:22%">Début</th><th style="width:14%">Verdict</th><th>Cause ou vérifications en '
-            f'échec</th><th style="width:30%">Document et SHA-256</th></tr>{rows}</table>')
+            f'intégralement sous <i>attempts/&lt;n&gt;/</i>.</p><table style="table-layout:fixed"><tr>'
+            f'<th style="width:11%">Tentative</th><th style="width:18%">Début</th><th style="width:14%">Verdict</th>'
+            f'<th>Cause ou vérifications en échec</th><th style="width:28%">Document et SHA-256</th></tr>{rows}'
+            f'</table>')
 
 
 def _annex(r: dict, notebook_sha256: str) -> str:
