@@ -485,6 +485,28 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
             task.cancel()
 
 
+def _local_scheduler(address: str | None) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(address if "://" in (address or "") else f"tcp://{address}").hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def check_scheduler(address: str) -> None:
+    """Before the run folder exists: the Dask scheduler answers (one line otherwise)."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover
+        raise UserError("dask distributed is not installed; expected pip install distributed",
+                        key="--executor dask") from None
+    try:
+        client = Client(address, timeout="10s")
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"no Dask scheduler answers at {address} ({type(exc).__name__}); expected the address of "
+                        "a running scheduler (tcp://host:8786)", key="--scheduler") from None
+    client.close()
+
+
 def _dask_execute(spec: dict) -> dict:
     """Runs on a Dask worker: one proof's notebook in a kernel of that worker (shared file system)."""
     from .kernels import WarmKernel, parameterize
@@ -511,7 +533,8 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
         raise UserError("dask distributed is not installed; expected pip install distributed",
                         key="--executor dask") from None
     client = await Client(run.options.scheduler, asynchronous=True, timeout="20s")
-    env = {k: v for k, v in _kernel_env(endpoint).items()
+    # the run's Chromium listens on 127.0.0.1: only workers on this machine can use it
+    env = {k: v for k, v in _kernel_env(endpoint if _local_scheduler(run.options.scheduler) else None).items()
            if k in ("PYTHONPATH", "PYDEVD_DISABLE_FILE_VALIDATION", "SEGUR_CDP_ENDPOINT", "SEGUR_CATALOG_EXTRA")}
     try:
         async def one(item: Planned):
@@ -687,6 +710,8 @@ def _options(options: Options | None, **kw) -> Options:
         raise UserError("missing; expected the address of a Dask scheduler (tcp://host:8786)", key="--scheduler")
     if options.sign_key:
         check_sign_key(Path(options.sign_key))
+    if options.executor == "dask":
+        check_scheduler(options.scheduler)
     if options.progress is None:
         options.progress = sys.stderr.isatty()
     return options

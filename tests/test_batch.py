@@ -276,6 +276,7 @@ def test_selection_and_bad_batch_input(syn, tmp_path):
     out = tmp_path / "out"
     for args, words in ((["--family", "NOPE"], "--family NOPE"),
                         (["--executor", "dask"], "--scheduler"),
+                        (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "no Dask scheduler answers"),
                         (["--sign-key", str(tmp_path / "missing.pem")], "missing.pem")):
         proc = run_segur("run", str(params), "--outputs", str(out), *args, env=env)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
