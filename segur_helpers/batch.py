@@ -291,9 +291,14 @@ class Progress:
                 f"{self.failed} failed · {self.total - self.done} remaining · {time.monotonic() - self.t0:.0f}s"
                 + (f" · running {cur}" if cur else ""))
 
+    @staticmethod
+    def _width() -> int:
+        return max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+
     def _draw(self) -> None:
         if self.bar:
-            sys.stderr.write(self._line()[:160].ljust(160) + "\r")
+            w = self._width()
+            sys.stderr.write("\r" + self._line().lstrip("\r")[:w].ljust(w))
             sys.stderr.flush()
 
     def start(self, scenario: str) -> None:
@@ -306,14 +311,15 @@ class Progress:
         self.done += 1
         self.failed += verdict in FAILED
         if self.bar:
-            sys.stderr.write("\r" + " " * 160 + "\r")
+            sys.stderr.write("\r" + " " * self._width() + "\r")
+            sys.stderr.flush()
         self.say(f"{scenario}: {verdict}" + (f" — {pdf}" if pdf else "")
                  + f"  [{self.done}/{self.total} done, {self.failed} failed, {self.total - self.done} remaining]")
         self._draw()
 
     def close(self) -> None:
         if self.bar:
-            sys.stderr.write("\r" + " " * 160 + "\r")
+            sys.stderr.write("\r" + " " * self._width() + "\r")
             sys.stderr.flush()
 
 
