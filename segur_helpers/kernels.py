@@ -55,7 +55,20 @@ class WarmKernel:
         proc = getattr(prov, "process", None)
         return getattr(proc, "pid", None)
 
-    async def start(self) -> None:
+    async def start(self, tries: int = 3) -> None:
+        """Start a kernel; a start that fails (e.g. a port taken between choice and bind by another
+        process on a busy machine) is tried again before the proof is given up as ERREUR."""
+        for attempt in range(1, tries + 1):
+            try:
+                await self._start_once()
+                return
+            except Exception:  # noqa: BLE001
+                await self.stop(now=True)
+                if attempt == tries:
+                    raise
+                await asyncio.sleep(0.5 * attempt)
+
+    async def _start_once(self) -> None:
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME)
         # the kernel's own console chatter (TCP warnings) is not for the user: errors reach the proof
         await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stderr=subprocess.DEVNULL,
