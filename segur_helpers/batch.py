@@ -284,9 +284,9 @@ class Progress:
         self.t0 = time.monotonic()
 
     def _line(self) -> str:
-        width = 24
+        width = 16
         filled = int(width * self.done / self.total) if self.total else width
-        cur = ", ".join(self.current[:3]) + (" …" if len(self.current) > 3 else "")
+        cur = ", ".join(self.current[:4]) + (" …" if len(self.current) > 4 else "")
         return (f"\r[{self.campaign}] [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} done · "
                 f"{self.failed} failed · {self.total - self.done} remaining · {time.monotonic() - self.t0:.0f}s"
                 + (f" · running {cur}" if cur else ""))
@@ -371,8 +371,13 @@ async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, expor
     t_export = time.monotonic()
     try:
         return await _finish_files(run, item, proof_dir, result, export_browser, t0, attempt, execute_s, t_export)
-    except OSError as exc:   # the folder cannot be written (full disk, read-only): ERREUR, the run goes on
-        message = f"écriture impossible dans le dossier de la preuve : {exc.strerror or exc} ({exc.filename or proof_dir})"
+    except Exception as exc:  # noqa: BLE001 — e.g. the folder cannot be written (full disk): ERREUR, go on
+        if isinstance(exc, OSError):
+            message = (f"écriture impossible dans le dossier de la preuve : {exc.strerror or exc} "
+                       f"({exc.filename or proof_dir})")
+        else:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message = f"document de preuve impossible à produire : {type(exc).__name__}: {first}"[:400]
         entry = {"scenario": item.scenario.id, "requirement": item.requirement.id,
                  "chapter": item.requirement.chapter, "verdict": ERREUR, "duration_s": round(time.monotonic() - t0, 2),
                  "attempts": attempt, "started": result.get("started"), "finished": now_paris().isoformat(
