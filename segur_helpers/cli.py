@@ -9,22 +9,101 @@ from . import __version__
 from .errors import UserError
 
 
-def _cmd_run(args) -> int:
-    from .batch import exit_code, run_campaign
+def _batch_options(args):
+    from .batch import Options
 
-    only = [x.strip() for x in args.only.split(",") if x.strip()] if args.only else None
-    run_dir, outcomes = run_campaign(args.params, outputs=args.outputs, only=only)
+    return Options(workers=args.workers or 0, executor=args.executor, scheduler=args.scheduler,
+                   sign_key=args.sign_key)
+
+
+def _report(run_dir: Path, outcomes) -> int:
+    from .batch import exit_code
+
     print(f"run folder: {run_dir}")
     for o in outcomes:
         if o.error and o.error.get("kind") == "target_unreachable":
             print(f"error: {o.error['message']} — expected a running target; proof {o.scenario} is ERREUR",
                   file=sys.stderr)
-        elif o.error:
+        elif o.error and o.verdict == "ERREUR":
             print(f"error: proof {o.scenario} is ERREUR: {o.error['message']}", file=sys.stderr)
     for o in outcomes:
         if o.pdf:
             print(f"PDF: {o.pdf}")
+    import json
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    if record.get("status") == "interrupted":
+        print(f"interrupted: {len(record.get('remaining', []))} proof(s) not run; finish with: "
+              f"segur run --resume {run_dir}", file=sys.stderr)
+        return 130
+    if (run_dir / "summary.pdf").is_file():
+        print(f"summary: {run_dir / 'summary.pdf'}")
     return exit_code(outcomes)
+
+
+def _cmd_run(args) -> int:
+    from .batch import resume_run, run_campaign
+
+    if args.resume:
+        if args.params or args.only or args.family or args.tag:
+            raise UserError("takes only the run folder; expected segur run --resume RUN", key="--resume")
+        run_dir, outcomes = resume_run(args.resume, outputs=args.outputs, options=_batch_options(args))
+        return _report(run_dir, outcomes)
+    if not args.params:
+        raise UserError("missing; expected segur run PARAMS (a campaign YAML file) or --resume RUN", key="PARAMS")
+    run_dir, outcomes = run_campaign(args.params, outputs=args.outputs, only=args.only, family=args.family,
+                                     tags=args.tag, options=_batch_options(args))
+    return _report(run_dir, outcomes)
+
+
+def _cmd_rerun(args) -> int:
+    from .batch import rerun_failed
+
+    if not args.failed:
+        raise UserError("expected --failed (rerun only ERREUR and NON CONFORME proofs)", key="rerun")
+    run_dir, outcomes = rerun_failed(args.run, outputs=args.outputs, options=_batch_options(args))
+    return _report(run_dir, outcomes)
+
+
+def _cmd_verify(args) -> int:
+    from .proof import default_outputs
+    from .runfolder import find_run, verify_run
+
+    run_dir = find_run(args.run, args.outputs or default_outputs())
+    if args.pubkey and not args.pubkey.is_file():
+        raise UserError("no such file; expected a PEM public key", file=str(args.pubkey), key="--pubkey")
+    problems = verify_run(run_dir, args.pubkey)
+    for p in problems:
+        print(f"FAIL {p}")
+    if problems:
+        print(f"{run_dir}: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    import json
+    n = len(json.loads((run_dir / "manifest.json").read_text())["files"])
+    print(f"OK {run_dir}: {n} file(s) match manifest.json" + (", signature valid" if args.pubkey else ""))
+    return 0
+
+
+def _cmd_status(args) -> int:
+    from .proof import default_outputs, now_paris
+    from .runfolder import latest_per_requirement
+
+    outputs = args.outputs or default_outputs()
+    if not outputs.is_dir():
+        raise UserError("no such folder; expected the outputs folder holding the runs", key=str(outputs))
+    if args.max_age_days <= 0:
+        raise UserError(f"{args.max_age_days}; expected a positive number of days", key="--max-age-days")
+    rows = latest_per_requirement(outputs, args.campaign, args.max_age_days, args.version, now_paris())
+    if not rows:
+        print("no proofs yet")
+        return 0
+    print(f"{'campaign':<12} {'scenario':<18} {'verdict':<15} {'version':<10} {'when':<26} run / stale")
+    for r in rows:
+        flag = f"STALE: {r['stale']}" if r["stale"] else ""
+        print(f"{r['campaign']:<12} {r['scenario']:<18} {r['verdict']:<15} {r['version']:<10} {r['when'] or '':<26} "
+              f"{r['run_id']} {flag}".rstrip())
+    stale = sum(1 for r in rows if r["stale"])
+    print(f"{len(rows)} scenario(s), {stale} stale")
+    return 0
 
 
 def _cmd_list(args) -> int:
@@ -45,15 +124,53 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive integer")
+    return n
+
+
+def _add_batch_options(p) -> None:
+    p.add_argument("--outputs", type=Path, help="outputs folder (default: the toolkit's outputs/)")
+    p.add_argument("--workers", type=_positive_int, help="parallel workers (default: number of cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local worker kernels (default) or an existing Dask distributed cluster")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) with --executor dask")
+    p.add_argument("--sign-key", type=Path, help="PEM private key: sign manifest.json (openssl dgst -sha256)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="segur", description="Ségur referencing proofs from notebooks.")
     ap.add_argument("--version", action="version", version=f"segur-proofs {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a campaign: one PDF proof per scenario in scope")
-    run.add_argument("params", help="campaign params file (YAML)")
-    run.add_argument("--only", help="comma-separated requirement ids, e.g. SSI/IE.31")
-    run.add_argument("--outputs", type=Path, help="outputs folder (default: the toolkit's outputs/)")
+    run.add_argument("params", nargs="?", help="campaign params file (YAML)")
+    run.add_argument("--only", action="append", help="comma-separated requirement ids, e.g. SSI/IE.31")
+    run.add_argument("--family", action="append", help="requirement families, e.g. SSI")
+    run.add_argument("--tag", action="append", help="catalogue tags")
+    run.add_argument("--resume", metavar="RUN", help="finish an interrupted run (its folder)")
+    _add_batch_options(run)
     run.set_defaults(func=_cmd_run)
+    rerun = sub.add_parser("rerun", help="run the failed proofs of a run again, in the same run folder")
+    rerun.add_argument("run", help="the run folder (or <campaign>/<run-id>)")
+    rerun.add_argument("--failed", action="store_true", help="the ERREUR and NON CONFORME proofs")
+    _add_batch_options(rerun)
+    rerun.set_defaults(func=_cmd_rerun)
+    ver = sub.add_parser("verify", help="re-hash a run folder against its manifest (and signature)")
+    ver.add_argument("run", help="the run folder (or <campaign>/<run-id>)")
+    ver.add_argument("--pubkey", type=Path, help="PEM public key: check manifest.json.sig")
+    ver.add_argument("--outputs", type=Path, help="outputs folder (default: the toolkit's outputs/)")
+    ver.set_defaults(func=_cmd_verify)
+    st = sub.add_parser("status", help="latest verdict per scenario across runs, stale ones flagged")
+    st.add_argument("campaign", nargs="?", help="only this campaign")
+    st.add_argument("--outputs", type=Path, help="outputs folder (default: the toolkit's outputs/)")
+    st.add_argument("--max-age-days", type=float, default=30.0, help="older proofs are stale (default 30)")
+    st.add_argument("--version", dest="version", help="the product version in force: proofs of others are stale")
+    st.set_defaults(func=_cmd_status)
     lst = sub.add_parser("list", help="the requirements and scenarios the toolkit covers")
     lst.add_argument("params", nargs="?", help="only those in this campaign's scope")
     lst.set_defaults(func=_cmd_list)

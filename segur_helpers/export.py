@@ -85,6 +85,26 @@ def _cover(r: dict) -> str:
             f'<ol>{expected}</ol></section>')
 
 
+def _attempts(r: dict) -> str:
+    """Earlier attempts of a proof rerun in the same run (``segur rerun --failed``), kept under attempts/."""
+    attempts = r.get("attempts") or []
+    if len(attempts) < 2:
+        return ""
+    rows = "".join(
+        f"<tr><td>{a['attempt']}{' (présente preuve)' if i == len(attempts) - 1 else ''}</td>"
+        f"<td>{esc(fmt_time(a.get('started', '')))}</td><td>{esc(a['verdict'])}</td>"
+        f"<td>{esc(a.get('cause') or '; '.join(a.get('failed_checks') or []) or '—')}</td>"
+        + (f"<td>le présent document</td></tr>" if i == len(attempts) - 1 else
+           f"<td class='hash'>{esc(a.get('pdf') or '—')}<br>{esc(a.get('pdf_sha256') or '')}</td></tr>")
+        for i, a in enumerate(attempts))
+    return (f'<h2>Historique des tentatives</h2><p>Cette preuve a été exécutée {len(attempts)} fois dans la même '
+            f'exécution de campagne (reprise des preuves en échec). Les tentatives précédentes sont conservées '
+            f'intégralement sous <i>attempts/&lt;n&gt;/</i>.</p><table style="table-layout:fixed"><tr>'
+            f'<th style="width:11%">Tentative</th><th style="width:18%">Début</th><th style="width:14%">Verdict</th>'
+            f'<th>Cause ou vérifications en échec</th><th style="width:28%">Document et SHA-256</th></tr>{rows}'
+            f'</table>')
+
+
 def _annex(r: dict, notebook_sha256: str) -> str:
     return (f'<section class="annex"><h2>Annexe — éléments de preuve et empreintes</h2>'
             f'<p>Chaque fichier ci-dessous est conservé dans le dossier d\'exécution '
@@ -92,7 +112,8 @@ def _annex(r: dict, notebook_sha256: str) -> str:
             f'permet de vérifier qu\'il n\'a pas été modifié (commande <i>segur verify</i> ou '
             f'<i>sha256sum</i>).</p>{evidence_table(r["evidence"])}'
             f'<p>Carnet exécuté (notebook.ipynb) : SHA-256 <span class="hash">{esc(notebook_sha256)}</span><br>'
-            f'Outil : segur-proofs {esc(r["toolkit_version"])}, pilote « {esc(r["driver"])} ».</p></section>')
+            f'Outil : segur-proofs {esc(r["toolkit_version"])}, pilote « {esc(r["driver"])} ».</p>{_attempts(r)}'
+            f'</section>')
 
 
 def notebook_body_html(nb: nbformat.NotebookNode) -> str:
@@ -120,7 +141,9 @@ def proof_html(nb: nbformat.NotebookNode, result: dict, notebook_sha256: str) ->
 async def export_proof_pdf(browser, notebook_path: Path, result: dict, pdf_path: Path, notebook_sha256: str
                            ) -> Path:
     nb = nbformat.read(str(notebook_path), as_version=4)
-    html_text = proof_html(nb, result, notebook_sha256)
+    from .printimages import compact_screenshots
+
+    html_text = compact_screenshots(proof_html(nb, result, notebook_sha256))
     header = band(f"Preuve Ségur — {result['requirement']} — {result['product']} {result['version']}",
                   f"Verdict : {result['verdict']}")
     footer = band(f"{result['scenario']} · exécution {result['run_id']}", page_numbers=True)

@@ -33,6 +33,7 @@ PARIS = ZoneInfo("Europe/Paris")
 CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR = "CONFORME", "NON CONFORME", "NON APPLICABLE", "ERREUR"
 VERDICTS = (CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR)
 RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.json"  # the step under way (removed when the proof closes)
 TOOLKIT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,6 +98,7 @@ class Proof:
         self.driver = None
         self._pw = None
         self._browser = None
+        self._shared_contexts: set | None = None  # contexts that existed before, on a shared browser
         self._closed = False
         self.result: dict[str, Any] | None = None
         self.interactive = False          # JupyterLab (no run_dir): manual evidence is asked inline
@@ -189,6 +191,7 @@ class Proof:
                                f'{self.not_applicable["step"]}).</p></div>')
             return None
         self.recorder.current_step = number
+        self._progress(number, title)
         t0 = time.monotonic()
         # an operator answering inline (manual step in JupyterLab) is not held to the step's timeout
         timeout = None if (self.interactive and self.manual_step(number)) else self.timeouts["step_s"]
@@ -205,6 +208,16 @@ class Proof:
                 record.status = "done"
             from .report import step_card
             self.recorder.show(step_card(record, self.recorder, self.manual_step(number)), tags=("segur-live",))
+
+    def _progress(self, number: int, title: str) -> None:
+        """``progress.json``: the step under way, so the batch can name the step a hung proof was in."""
+        try:
+            tmp = self.dir / (PROGRESS_FILE + ".tmp")
+            tmp.write_text(json.dumps({"step": number, "title": title, "since": now_paris().isoformat(
+                timespec="seconds")}, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.dir / PROGRESS_FILE)
+        except OSError:
+            pass
 
     # -- verdict ---------------------------------------------------------------------------------
     def verdict(self) -> str:
@@ -230,7 +243,15 @@ class Proof:
         except Exception:  # noqa: BLE001 — closing must not hide the verdict
             pass
         finally:
-            if self._browser is not None:
+            if self._shared_contexts is not None and self._browser is not None:
+                # the run's shared Chromium stays up: close only what this proof opened
+                for context in list(self._browser.contexts):
+                    if context not in self._shared_contexts:
+                        try:
+                            await context.close()
+                        except Exception:  # noqa: BLE001
+                            pass
+            elif self._browser is not None:
                 await self._browser.close()
             if self._pw is not None:
                 await self._pw.stop()
@@ -252,6 +273,7 @@ class Proof:
         tmp = self.dir / (RESULT_FILE + ".tmp")
         tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
         tmp.replace(self.dir / RESULT_FILE)
+        (self.dir / PROGRESS_FILE).unlink(missing_ok=True)
 
 
 def cover_info(campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
@@ -323,11 +345,16 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
     proof.recorder.current_step = 0
     try:
         await asyncio.to_thread(check_reachable, camp.target_url)
-        from playwright.async_api import async_playwright
+        from .shared_browser import connect_shared, shared_endpoint
+        if shared_endpoint():  # a batch run: the run's one Chromium, this proof in its own contexts
+            proof._browser = await connect_shared()
+            proof._shared_contexts = set(proof._browser.contexts)
+        else:                  # JupyterLab: a browser of its own
+            from playwright.async_api import async_playwright
 
-        from .browser import launch
-        proof._pw = await async_playwright().start()
-        proof._browser = await launch(proof._pw)
+            from .browser import launch
+            proof._pw = await async_playwright().start()
+            proof._browser = await launch(proof._pw)
         driver_cls = load_driver_class(camp.driver, file=str(camp.path))
         proof.driver = driver_cls(DriverContext(campaign=camp, secrets=secrets, browser=proof._browser,
                                                 settings=camp.section("driver_settings")))

@@ -7,6 +7,7 @@ when present; proofs say which source they quote.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -80,12 +81,26 @@ def _parse(raw: dict) -> dict[str, Requirement]:
 REQUIREMENTS_DIR = Path(__file__).with_name("requirements")
 
 
+EXTRA_ENV = "SEGUR_CATALOG_EXTRA"
+
+
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Requirement]:
     merged: dict = {}
     for path in sorted(REQUIREMENTS_DIR.glob("*.yaml")):
         with open(path, encoding="utf-8") as fh:
             merged.update(yaml.safe_load(fh) or {})
+    # test and benchmark only: synthetic requirements from another folder (``<dir>/requirements/*.yaml``,
+    # notebooks relative to ``<dir>``); never set for real campaigns
+    extra = os.environ.get(EXTRA_ENV)
+    if extra:
+        base = Path(extra).resolve()
+        for path in sorted((base / "requirements").glob("*.yaml")):
+            with open(path, encoding="utf-8") as fh:
+                for rid, entry in (yaml.safe_load(fh) or {}).items():
+                    for s in entry.get("scenarios", []):
+                        s["notebook"] = str(base / s["notebook"])
+                    merged[rid] = entry
     return _parse(merged)
 
 
