@@ -7,4 +7,5 @@ requirement's behaviour so every check is shown to fail when the product is wron
 
 KNOWN_DEFECTS = {
     "SSI/IE.31": "accounts are active at once: no verification mail, e-mail shown as verified",
+    "SSI/IE.32": "a new e-mail address replaces the old one at once: no re-verification, no notice to the old address",
 }

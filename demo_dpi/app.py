@@ -39,7 +39,9 @@ class FeatureContext:
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
-FEATURES: list[str] = []
+FEATURES: list[str] = [
+    "feature_contact_change",   # SSI/IE.32
+]
 
 
 @dataclass

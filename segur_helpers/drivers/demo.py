@@ -10,6 +10,7 @@ import re
 
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
+from .demo_contact import DemoContactChanges
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -63,6 +64,7 @@ class DemoDriver(Driver):
         super().__init__(ctx)
         self.accounts = DemoAccounts(self)
         self.mailbox = mailbox_from_params(self)
+        self.contact_changes = DemoContactChanges(self)   # SSI/IE.32
         self._admin = None
         self._professional = None
         self._contexts = []

@@ -1,0 +1,102 @@
+"""Generate the identity and access notebooks (SSI/IE.32, SSI/IAM.80, 83, 85, 87, 94) with nbformat.
+
+``python scripts/make_identity_notebooks.py`` rewrites ``notebooks/<SAFE_ID>.ipynb`` from the specs
+below (French narrative a reviewer reads, one helper call per step), without outputs. Same structure as
+``notebooks/SSI_IE.31.ipynb``: a ``parameters`` cell, ``open_proof``, the steps, ``proof.close()``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parameters(requirement: str) -> str:
+    return (f'campaign = "../params/demo.yaml"  # fichier de paramètres de la campagne\n'
+            f'requirement = "{requirement}"\n'
+            'run_dir = ""  # dossier de la preuve (renseigné par segur run)\nrun_id = ""')
+
+
+def opening(module: str) -> str:
+    return ("from segur_helpers import open_proof\n"
+            f"from segur_helpers.scenarios import {module} as scenario\n\n"
+            "proof = await open_proof(campaign, requirement, run_dir=run_dir, run_id=run_id)")
+
+
+def notebook(requirement: str, module: str, intro: str, steps: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    cells = [new_code_cell(parameters(requirement), metadata={"tags": ["parameters"]}),
+             new_markdown_cell(intro.strip()), new_code_cell(opening(module))]
+    for md, code in steps:
+        cells += [new_markdown_cell(md.strip()), new_code_cell(code.strip())]
+    cells += [new_markdown_cell("## Verdict et récapitulatif des vérifications"), new_code_cell("await proof.close()")]
+    nb = new_notebook(cells=cells)
+    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+                   "language_info": {"name": "python"}}
+    return nb
+
+
+NOTEBOOKS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {}
+
+NOTEBOOKS["SSI_IE.32"] = ("SSI/IE.32", "ssi_ie_32", """
+# SSI/IE.32 — Modification de l'adresse de messagerie d'un professionnel
+
+**Contexte.** Les coordonnées d'un professionnel (adresse de messagerie, numéro de mobile) servent à
+l'authentifier ou à récupérer son compte. Les modifier est donc un acte sensible : le système ne doit
+accepter une nouvelle coordonnée qu'après l'avoir contrôlée aussi sérieusement qu'à la création du
+compte, et il doit prévenir le professionnel sur son **ancienne** coordonnée, pour qu'un changement
+qu'il n'aurait pas demandé ne passe pas inaperçu.
+
+**Déroulé du scénario (4 éléments de preuve attendus).**
+1. Un compte de test est déclaré et son adresse d'origine vérifiée ; à la demande du professionnel,
+   l'administrateur saisit une nouvelle adresse : l'adresse d'origine reste l'adresse active et la
+   nouvelle est présentée *en attente de vérification*.
+2. La nouvelle adresse reçoit un message porteur d'un code ou d'un lien à usage unique.
+3. L'ancienne adresse reçoit un avis de modification, conservé brut (fichier `.eml`).
+4. Le professionnel utilise le lien reçu : la nouvelle adresse devient l'adresse active, vérifiée.
+
+Chaque capture d'écran encadre en rouge l'élément examiné ; les champs de mot de passe sont masqués.
+""", [
+    ("""
+## Preuve 1 — Demande de modification : la nouvelle adresse n'est pas encore active
+
+Un compte de test est déclaré puis son adresse d'origine vérifiée (parcours de l'exigence SSI/IE.31).
+L'écran des coordonnées est capturé avant la demande, puis juste après : l'adresse active ne doit pas
+avoir changé, la nouvelle adresse doit être signalée comme en attente de vérification.
+""", "changement = await scenario.demander_modification(proof)"),
+    ("""
+## Preuve 2 — Vérification de la nouvelle adresse
+
+La boîte de la nouvelle adresse est relevée : le message reçu est conservé brut et son code ou son lien
+de vérification est surligné.
+""", "message = await scenario.message_a_la_nouvelle_adresse(proof, changement)"),
+    ("""
+## Preuve 3 — Avis de modification à l'ancienne adresse
+
+La boîte de l'ancienne adresse est relevée : un avis de modification, arrivé après la demande, doit s'y
+trouver. Il est conservé brut (`.eml`).
+""", "await scenario.avis_a_l_ancienne_adresse(proof, changement)"),
+    ("""
+## Preuve 4 — La nouvelle adresse, vérifiée, remplace l'ancienne
+
+Le professionnel ouvre le lien reçu depuis son propre navigateur ; l'écran des coordonnées est affiché
+de nouveau : la nouvelle adresse est active et vérifiée, plus aucune modification n'est en attente.
+""", "await scenario.valider_nouvelle_adresse(proof, changement, message)"),
+])
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or list(NOTEBOOKS)
+    for name in wanted:
+        requirement, module, intro, steps = NOTEBOOKS[name]
+        path = ROOT / "notebooks" / f"{name}.ipynb"
+        nbformat.write(notebook(requirement, module, intro, steps), str(path))
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
