@@ -41,6 +41,7 @@ class FeatureContext:
 # Feature modules registered by create_app (dotted names relative to this package).
 FEATURES: list[str] = [
     "feature_contact_change",   # SSI/IE.32
+    "feature_account_review",   # SSI/IAM.87, SSI/IAM.94
 ]
 
 

@@ -87,6 +87,94 @@ de nouveau : la nouvelle adresse est active et vérifiée, plus aucune modificat
 """, "await scenario.valider_nouvelle_adresse(proof, changement, message)"),
 ])
 
+_REVIEW_STEPS = [
+    ("""
+## Preuve {n1} — Contenu de l'extraction
+
+Le fichier est chargé avec *pandas* tel qu'il a été obtenu. Il doit porter, pour chaque compte, les
+données d'identité (identifiant, nom, prénom, messagerie, n° RPPS) et les droits (rôles détenus, droits
+privilégiés) ; son nombre de lignes est comparé au nombre de comptes annoncé par le système lui-même.
+""", "donnees = await scenario.controler_contenu(proof, extraction)"),
+    ("""
+## Preuve {n2} — La revue des comptes
+
+À partir du seul fichier, la revue attendue d'un responsable de la sécurité est établie : comptes
+détenant un droit privilégié, comptes actifs sans connexion depuis plus de N jours (N fixé dans les
+paramètres de la campagne), comptes sans n° RPPS, matrice rôles × comptes et graphique de synthèse.
+Le classeur de la revue et le graphique sont joints à la preuve.
+""", "await scenario.revue_des_comptes(proof, donnees)"),
+]
+
+
+def _review_steps(first: int) -> list[tuple[str, str]]:
+    return [(md.replace("{n1}", str(first)).replace("{n2}", str(first + 1)), code) for md, code in _REVIEW_STEPS]
+
+
+_CONDITION = """
+**Condition d'applicabilité.** Cette exigence est conditionnelle : elle vise les produits qui tiennent
+leur propre base de comptes{extra}. La présente preuve est produite parce que la campagne déclare la
+condition remplie ; dans le cas contraire, un document de justification est déposé à la place.
+"""
+
+NOTEBOOKS["SSI_IAM.87"] = ("SSI/IAM.87", "ssi_iam_87_94", """
+# SSI/IAM.87 — Extraction de la base de comptes par l'établissement, pour la revue des habilitations
+
+**Contexte.** Pour recertifier régulièrement les accès à son DPI, l'établissement doit pouvoir relire la
+liste des comptes et de leurs droits. Il doit pouvoir en obtenir l'extraction **en autonomie**, sans
+passer par l'éditeur.
+""" + _CONDITION.replace("{extra}", "") + """
+**Déroulé du scénario (4 éléments de preuve attendus).**
+1. L'administrateur de l'établissement lance l'extraction depuis le produit ; le fichier obtenu est
+   conservé tel quel.
+2. Le fichier porte les identités et les droits de tous les comptes de la base.
+3. La revue des comptes se construit à partir du fichier seul (tableaux et graphique).
+4. La documentation utilisateur décrit la procédure.
+""", [
+    ("""
+## Preuve 1 — L'établissement extrait lui-même la base de comptes
+
+Depuis l'écran de revue des comptes du produit, l'administrateur de l'établissement lance l'export ; le
+fichier téléchargé est joint à la preuve sans modification, avec son empreinte.
+""", "extraction = await scenario.extraire_en_autonomie(proof)"),
+    *_review_steps(2),
+    ("""
+## Preuve 4 — La procédure dans la documentation utilisateur
+
+La page de l'aide du produit qui décrit l'extraction est affichée ; le passage qui décrit la procédure
+est encadré.
+""", 'await scenario.documentation(proof, "export")'),
+])
+
+NOTEBOOKS["SSI_IAM.94"] = ("SSI/IAM.94", "ssi_iam_87_94", """
+# SSI/IAM.94 — Extraction de la base de comptes sur demande, quand un tiers exploite le système
+
+**Contexte.** Quand le DPI est hébergé ou infogéré par un tiers, l'établissement ne peut pas toujours
+extraire lui-même ses comptes. Il doit alors pouvoir **demander** l'extraction à l'exploitant et la
+recevoir, avec les identités et les droits, pour sa revue périodique des habilitations.
+""" + _CONDITION.replace("{extra}", " et qui sont exploités pour l'établissement par un tiers") + """
+**Déroulé du scénario (5 éléments de preuve attendus).**
+1. L'établissement dépose sa demande ; elle est enregistrée sous une référence.
+2. L'extraction parvient au demandeur : le message et le fichier joint sont conservés tels quels.
+3. Le fichier porte les identités et les droits de tous les comptes de la base.
+4. La revue des comptes se construit à partir du fichier seul (tableaux et graphique).
+5. La documentation utilisateur décrit la procédure de demande.
+""", [
+    ("""
+## Preuves 1 et 2 — Demande d'extraction et réception du fichier
+
+Le responsable de la sécurité de l'établissement dépose sa demande depuis le produit ; l'accusé affiche
+la référence de la demande. La boîte du demandeur est ensuite relevée : le message de l'exploitant
+(fichier `.eml`) et le fichier d'extraction joint sont conservés.
+""", "extraction = await scenario.demander_extraction(proof)"),
+    *_review_steps(3),
+    ("""
+## Preuve 5 — La procédure dans la documentation utilisateur
+
+La page de l'aide du produit qui décrit la demande d'extraction est affichée ; le passage correspondant
+est encadré.
+""", 'await scenario.documentation(proof, "request")'),
+])
+
 
 def main(argv: list[str]) -> int:
     wanted = argv or list(NOTEBOOKS)

@@ -190,7 +190,8 @@ class Recorder:
         else:
             data, ext = source, (Path(name).suffix.lstrip(".") if name else "bin")
         textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "log"}
-        item = self._write(self._name(name or caption, ext), data, kind="attachment", caption=caption,
+        item = self._write(self._name(Path(name).stem if name else caption, ext), data, kind="attachment",
+                           caption=caption,
                            text=textual, manual=manual)
         self.show(f'<div class="segur-card"><h4>Pièce jointe — {esc(item.caption)}</h4>'
                   f'<div class="hash">{esc(item.name)} ({item.size} octets) · SHA-256 {item.sha256}</div></div>')

@@ -10,6 +10,7 @@ import re
 
 from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
                    VerificationView)
+from .demo_account_review import DemoAccountReview
 from .demo_contact import DemoContactChanges
 from .mailboxes import mailbox_from_params
 
@@ -65,6 +66,7 @@ class DemoDriver(Driver):
         self.accounts = DemoAccounts(self)
         self.mailbox = mailbox_from_params(self)
         self.contact_changes = DemoContactChanges(self)   # SSI/IE.32
+        self.account_review = DemoAccountReview(self)     # SSI/IAM.87, SSI/IAM.94
         self._admin = None
         self._professional = None
         self._contexts = []
