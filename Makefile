@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= outputs/demo-target
 DEMO_PORT ?= 8765
 SMTP_PORT ?= 2525
+LDAP_PORT ?= 6636
 
 .PHONY: setup demo test lab clean-demo
 
@@ -16,9 +17,12 @@ setup:
 
 # The demo administrator password is a fresh random value unless you export one: it lives only in
 # the environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD).
+# The demo directory (slapd, LDAPS) gets its administrator password the same way.
 demo: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) -- \
+	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) \
+	  --with-ldap --ldap-port $(LDAP_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
 test: setup
@@ -27,7 +31,9 @@ test: setup
 # JupyterLab on the notebooks, with the demo target running (Ctrl-C stops both).
 lab: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) -- \
+	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) \
+	  --with-ldap --ldap-port $(LDAP_PORT) -- \
 	  $(BIN)/jupyter lab --no-browser --notebook-dir=notebooks
 
 clean-demo:

@@ -42,6 +42,8 @@ class FeatureContext:
 FEATURES: list[str] = [
     "feature_contact_change",   # SSI/IE.32
     "feature_account_review",   # SSI/IAM.87, SSI/IAM.94
+    "feature_access",           # identity and roles of an account (SSI/IAM.80, 83, 85)
+    "feature_directory_sync",   # SSI/IAM.83, SSI/IAM.85 (LDAPS directory, see demo_dpi.ldap_server)
 ]
 
 

@@ -41,7 +41,9 @@ class DemoStack:
 
     def __init__(self, workdir: Path, *, port: int | None = None, smtp_port: int | None = None,
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
-                 code_ttl: int = 900, log_dir: Path | None = None):
+                 code_ttl: int = 900, log_dir: Path | None = None, with_ldap: bool = False,
+                 ldap_port: int | None = None, ldap_sync_s: int = 60,
+                 ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD"):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
@@ -50,6 +52,12 @@ class DemoStack:
         self.code_ttl = code_ttl
         self.log_dir = Path(log_dir) if log_dir else self.workdir
         self.procs: list[subprocess.Popen] = []
+        # optional: the hospital's LDAPS directory (slapd) the DPI synchronises from (SSI/IAM.83, 85)
+        self.with_ldap = with_ldap
+        self.ldap_port = (ldap_port or free_port()) if with_ldap else None
+        self.ldap_sync_s = ldap_sync_s
+        self.ldap_password_env = ldap_password_env
+        self.ldap = None
 
     @property
     def url(self) -> str:
@@ -63,10 +71,19 @@ class DemoStack:
     def db_path(self) -> Path:
         return self.workdir / "demo_dpi.sqlite"
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    @property
+    def ldap_url(self) -> str | None:
+        return f"ldaps://127.0.0.1:{self.ldap_port}" if self.with_ldap else None
+
+    @property
+    def ldap_ca(self) -> Path:
+        return self.workdir / "ldap" / "tls" / "ca.pem"
+
+    def _spawn(self, args: list[str], log_name: str, extra_env: dict | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / log_name, "ab")
         env = os.environ.copy()
+        env.update(extra_env or {})
         root = str(Path(__file__).resolve().parents[1])  # this checkout's demo_dpi, not another copy
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
@@ -82,12 +99,26 @@ class DemoStack:
             smtp = self._spawn(["-m", "demo_dpi.mailsink", "--port", str(self.smtp_port),
                                 "--maildir", str(self.maildir)], "mailsink.log")
             _wait_port(self.smtp_port, smtp, deadline, "mailsink")
+            extra_env = {}
+            if self.with_ldap:
+                from .ldap_server import SUFFIX, SYNC_DN, DirectoryServer
+
+                password = os.environ.get(self.ldap_password_env)
+                if not password:
+                    raise RuntimeError(f"environment variable {self.ldap_password_env} is unset; expected the "
+                                       "directory administrator's password")
+                self.ldap = DirectoryServer(self.workdir / "ldap", port=self.ldap_port, admin_password=password,
+                                            log_path=self.log_dir / "slapd.log").start(timeout=timeout)
+                extra_env = {"DEMO_DPI_LDAP_URL": self.ldap_url, "DEMO_DPI_LDAP_CA": str(self.ldap_ca),
+                             "DEMO_DPI_LDAP_BASE": SUFFIX, "DEMO_DPI_LDAP_BIND_DN": SYNC_DN,
+                             "DEMO_DPI_LDAP_PASSWORD": self.ldap.sync_password,
+                             "DEMO_DPI_LDAP_SYNC_S": str(self.ldap_sync_s)}
             args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
                     "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
                     "--code-ttl", str(self.code_ttl)]
             for d in self.defects:
                 args += ["--defect", d]
-            web = self._spawn(args, "demo_dpi.log")
+            web = self._spawn(args, "demo_dpi.log", extra_env)
             _wait_port(self.port, web, deadline, "demo_dpi")
             urllib.request.urlopen(self.url + "/healthz", timeout=5).read()
         except BaseException:
@@ -106,6 +137,9 @@ class DemoStack:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+        if self.ldap is not None:
+            self.ldap.stop()
+            self.ldap = None
 
     def __enter__(self) -> "DemoStack":
         return self.start()
@@ -121,15 +155,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--smtp-port", type=int, default=2525)
     ap.add_argument("--defect", action="append", default=[])
+    ap.add_argument("--with-ldap", action="store_true", help="also start the LDAPS directory (slapd)")
+    ap.add_argument("--ldap-port", type=int, default=6636)
+    ap.add_argument("--ldap-sync-s", type=int, default=60, help="period of the DPI's directory synchronisation")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
-        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect).start()
+        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect,
+                          with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
     print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir})", flush=True)
+    if stack.with_ldap:
+        print(f"directory up: {stack.ldap_url} (CA {stack.ldap_ca})", flush=True)
     try:
         if not command:
             print("press Ctrl-C to stop", flush=True)

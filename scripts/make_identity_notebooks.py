@@ -33,6 +33,8 @@ def notebook(requirement: str, module: str, intro: str, steps: list[tuple[str, s
     for md, code in steps:
         cells += [new_markdown_cell(md.strip()), new_code_cell(code.strip())]
     cells += [new_markdown_cell("## Verdict et récapitulatif des vérifications"), new_code_cell("await proof.close()")]
+    for i, cell in enumerate(cells):  # stable ids: regenerating an unchanged notebook changes nothing
+        cell["id"] = f"cell-{i:02d}"
     nb = new_notebook(cells=cells)
     nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}
@@ -174,6 +176,87 @@ La page de l'aide du produit qui décrit la demande d'extraction est affichée ;
 est encadré.
 """, 'await scenario.documentation(proof, "request")'),
 ])
+
+_SYNC_CONTEXT = """
+**Condition d'applicabilité.** Cette exigence est conditionnelle : elle vise les produits qui gardent
+localement des comptes d'utilisateurs{extra}. La présente preuve est produite parce que la campagne
+déclare la condition remplie ; dans le cas contraire, un document de justification est déposé à la place.
+
+**Méthode.** Le carnet tient le rôle de l'équipe qui gère l'annuaire de l'établissement : il s'y connecte
+en LDAPS (le certificat présenté par l'annuaire est relevé et validé avec l'autorité de certification de
+l'établissement), modifie l'annuaire, puis observe le produit. Chaque opération LDAP (requête et réponse)
+est conservée comme élément de preuve ; aucun mot de passe n'y figure.
+"""
+
+
+def _sync_steps(kind: str, change_md: str, after_md: str) -> list[tuple[str, str]]:
+    return [
+        ("""
+## Preuve 1 — L'annuaire et le compte du produit avant la modification
+
+Connexion à l'annuaire en LDAPS, relevé du certificat, lecture de l'entrée du professionnel de test ;
+puis affichage de son compte dans le produit, qui doit refléter l'annuaire.
+""", f'cas = await scenario.connexion_annuaire(proof, "{kind}")\nawait scenario.etat_initial(proof, cas)'),
+        (change_md, "await scenario.modifier_annuaire(proof, cas)"),
+        ("""
+## Preuve 3 — Synchronisation du produit
+
+Selon les paramètres de la campagne, le carnet attend la prochaine synchronisation programmée du produit,
+ou la déclenche depuis l'écran d'administration (« synchroniser maintenant ») ; l'écran de suivi des
+synchronisations est capturé.
+""", "await scenario.synchroniser(proof, cas)"),
+        (after_md, "await scenario.compte_apres_synchronisation(proof, cas)\nawait scenario.fermer(proof, cas)"),
+    ]
+
+
+NOTEBOOKS["SSI_IAM.83"] = ("SSI/IAM.83", "ssi_iam_83_85", """
+# SSI/IAM.83 — Synchronisation des identités avec l'annuaire de l'établissement
+
+**Contexte.** Un produit qui garde ses propres comptes doit les tenir à jour à partir de la source de
+vérité de l'établissement (annuaire ou fournisseur d'identités) : un changement de nom ou d'adresse de
+messagerie fait dans l'annuaire doit se retrouver dans le produit, à la fréquence choisie par
+l'établissement.
+""" + _SYNC_CONTEXT.replace("{extra}", "") + """
+**Déroulé du scénario (4 éléments de preuve attendus).**
+1. L'entrée du professionnel de test est lue dans l'annuaire ; son compte dans le produit porte la même identité.
+2. Son nom et son adresse de messagerie sont modifiés dans l'annuaire.
+3. Le produit se synchronise (synchronisation programmée ou déclenchée), sans erreur.
+4. Le compte du produit porte le nouveau nom et la nouvelle adresse.
+""", _sync_steps("identity", """
+## Preuve 2 — Modification de l'identité dans l'annuaire
+
+Le nom (`sn`) et l'adresse de messagerie (`mail`) de l'entrée sont remplacés ; l'entrée est relue pour
+montrer les nouvelles valeurs.
+""", """
+## Preuve 4 — Le compte du produit porte la nouvelle identité
+
+Le compte du professionnel est de nouveau affiché dans le produit ; chaque attribut modifié est comparé
+à la valeur écrite dans l'annuaire.
+"""))
+
+NOTEBOOKS["SSI_IAM.85"] = ("SSI/IAM.85", "ssi_iam_83_85", """
+# SSI/IAM.85 — Synchronisation des permissions avec l'annuaire de l'établissement
+
+**Contexte.** Un produit qui garde ses propres comptes et leurs droits doit reprendre régulièrement les
+habilitations décidées dans l'annuaire de l'établissement : quand un professionnel quitte un groupe, le
+rôle qui s'y rattache doit lui être retiré dans le produit ; quand il en rejoint un, il doit l'obtenir.
+""" + _SYNC_CONTEXT.replace("{extra}", " et leurs droits") + """
+**Déroulé du scénario (4 éléments de preuve attendus).**
+1. L'entrée du professionnel de test et ses groupes sont lus dans l'annuaire ; les rôles de son compte
+   dans le produit y correspondent.
+2. Le professionnel est retiré d'un groupe et ajouté à un autre dans l'annuaire.
+3. Le produit se synchronise (synchronisation programmée ou déclenchée), sans erreur.
+4. Le compte du produit a gagné le rôle du groupe rejoint, perdu celui du groupe quitté, gardé les autres.
+""", _sync_steps("permissions", """
+## Preuve 2 — Modification des groupes dans l'annuaire
+
+Le professionnel est retiré d'un groupe (droit retiré) et ajouté à un autre (droit accordé) ; ses
+groupes sont relus après la modification.
+""", """
+## Preuve 4 — Les rôles du compte après la synchronisation
+
+Les rôles du compte sont de nouveau affichés dans le produit et comparés aux groupes de l'annuaire.
+"""))
 
 
 def main(argv: list[str]) -> int:

@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from pathlib import Path
 
 from pypdf import PdfReader
 
 from conftest import campaign_dict, files_under, run_segur
 from segur_helpers.ids import safe_name
+
+# The directory administrator's password (LDAPS directory of SSI/IAM.83/85): fresh per session, grepped for.
+LDAP_PASSWORD_ENV = "DEMO_LDAP_ADMIN_PASSWORD"
+LDAP_PASSWORD = os.environ.setdefault(LDAP_PASSWORD_ENV, "ldap-" + secrets.token_urlsafe(18))
+
+
+def with_directory(stack, requirements: dict, **sync) -> dict:
+    """The requirements' ``data.directory`` pointed at the test stack's slapd (URL and CA file)."""
+    for entry in requirements.values():
+        directory = (entry.get("data") or {}).get("directory")
+        if directory:
+            entry["data"]["directory"] = dict(directory, url=stack.ldap_url, ca_file=str(stack.ldap_ca))
+            if sync:
+                entry["data"]["sync"] = dict(sync)
+    return requirements
 
 
 def run_requirements(tmp_path: Path, write_params, stack, only: tuple[str, ...], name: str = "campaign.yaml",
