@@ -9,6 +9,7 @@ DEMO_DIR ?= outputs/demo-target
 DEMO_PORT ?= 8765
 SMTP_PORT ?= 2525
 LDAP_PORT ?= 6636
+OIDC_PORT ?= 8766
 
 .PHONY: setup demo test lab clean-demo
 
@@ -17,12 +18,14 @@ setup:
 
 # The demo administrator password is a fresh random value unless you export one: it lives only in
 # the environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD).
-# The demo directory (slapd, LDAPS) gets its administrator password the same way.
+# The demo directory (slapd, LDAPS) and identity provider (OpenID Connect) get their passwords the same way.
 demo: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) -- \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
 test: setup
@@ -32,8 +35,10 @@ test: setup
 lab: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) -- \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) -- \
 	  $(BIN)/jupyter lab --no-browser --notebook-dir=notebooks
 
 clean-demo:

@@ -7,6 +7,7 @@ requirement's behaviour so every check is shown to fail when the product is wron
 
 KNOWN_DEFECTS = {
     "SSI/IE.31": "accounts are active at once: no verification mail, e-mail shown as verified",
+    "SSI/IAM.80": "the DPI does not check the audience of the ID token (a token for another application opens a session)",
     "SSI/IAM.85": "the directory synchronisation ignores permissions (group memberships never become roles)",
     "SSI/IAM.87": "the account export leaves out the permissions (roles, privileged rights)",
     "SSI/IAM.94": "an extract request is acknowledged but no extract is ever sent",

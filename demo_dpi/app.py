@@ -44,6 +44,7 @@ FEATURES: list[str] = [
     "feature_account_review",   # SSI/IAM.87, SSI/IAM.94
     "feature_access",           # identity and roles of an account (SSI/IAM.80, 83, 85)
     "feature_directory_sync",   # SSI/IAM.83, SSI/IAM.85 (LDAPS directory, see demo_dpi.ldap_server)
+    "feature_oidc_login",       # SSI/IAM.80 (OpenID Connect provider, see demo_dpi.oidc_provider)
 ]
 
 

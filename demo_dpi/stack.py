@@ -43,7 +43,8 @@ class DemoStack:
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
                  code_ttl: int = 900, log_dir: Path | None = None, with_ldap: bool = False,
                  ldap_port: int | None = None, ldap_sync_s: int = 60,
-                 ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD"):
+                 ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
+                 oidc_port: int | None = None):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
@@ -58,6 +59,10 @@ class DemoStack:
         self.ldap_sync_s = ldap_sync_s
         self.ldap_password_env = ldap_password_env
         self.ldap = None
+        # optional: the hospital's OpenID Connect provider the DPI signs professionals in with (SSI/IAM.80);
+        # test user and test-switch passwords from $DEMO_OIDC_USER_PASSWORD / $DEMO_OIDC_ADMIN_PASSWORD
+        self.with_oidc = with_oidc
+        self.oidc_port = (oidc_port or free_port()) if with_oidc else None
 
     @property
     def url(self) -> str:
@@ -74,6 +79,10 @@ class DemoStack:
     @property
     def ldap_url(self) -> str | None:
         return f"ldaps://127.0.0.1:{self.ldap_port}" if self.with_ldap else None
+
+    @property
+    def oidc_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.oidc_port}" if self.with_oidc else None
 
     @property
     def ldap_ca(self) -> Path:
@@ -113,6 +122,20 @@ class DemoStack:
                              "DEMO_DPI_LDAP_BASE": SUFFIX, "DEMO_DPI_LDAP_BIND_DN": SYNC_DN,
                              "DEMO_DPI_LDAP_PASSWORD": self.ldap.sync_password,
                              "DEMO_DPI_LDAP_SYNC_S": str(self.ldap_sync_s)}
+            if self.with_oidc:
+                import secrets
+
+                for var in ("DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+                    if not os.environ.get(var):
+                        raise RuntimeError(f"environment variable {var} is unset; expected a secret of the "
+                                           "demo identity provider")
+                client_secret = secrets.token_urlsafe(24)
+                idp = self._spawn(["-m", "demo_dpi.oidc_provider", "--port", str(self.oidc_port),
+                                   "--redirect-uri", f"{self.url}/oidc/callback"], "oidc_provider.log",
+                                  {"DEMO_OIDC_CLIENT_ID": "demo-dpi", "DEMO_OIDC_CLIENT_SECRET": client_secret})
+                _wait_port(self.oidc_port, idp, deadline, "oidc_provider")
+                extra_env.update({"DEMO_DPI_OIDC_ISSUER": self.oidc_url, "DEMO_DPI_OIDC_CLIENT_ID": "demo-dpi",
+                                  "DEMO_DPI_OIDC_CLIENT_SECRET": client_secret})
             args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
                     "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
                     "--code-ttl", str(self.code_ttl)]
@@ -158,18 +181,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--with-ldap", action="store_true", help="also start the LDAPS directory (slapd)")
     ap.add_argument("--ldap-port", type=int, default=6636)
     ap.add_argument("--ldap-sync-s", type=int, default=60, help="period of the DPI's directory synchronisation")
+    ap.add_argument("--with-oidc", action="store_true", help="also start the OpenID Connect provider")
+    ap.add_argument("--oidc-port", type=int, default=8766)
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
         stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect,
-                          with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s).start()
+                          with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s,
+                          with_oidc=args.with_oidc, oidc_port=args.oidc_port).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
     print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir})", flush=True)
     if stack.with_ldap:
         print(f"directory up: {stack.ldap_url} (CA {stack.ldap_ca})", flush=True)
+    if stack.with_oidc:
+        print(f"identity provider up: {stack.oidc_url}", flush=True)
     try:
         if not command:
             print("press Ctrl-C to stop", flush=True)

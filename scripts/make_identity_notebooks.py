@@ -258,6 +258,48 @@ groupes sont relus après la modification.
 Les rôles du compte sont de nouveau affichés dans le produit et comparés aux groupes de l'annuaire.
 """))
 
+NOTEBOOKS["SSI_IAM.80"] = ("SSI/IAM.80", "ssi_iam_80", """
+# SSI/IAM.80 — Connexion par un fournisseur d'identité tiers en OpenID Connect (mode web)
+
+**Contexte.** Pour s'intégrer au système d'information de l'établissement, le produit doit accepter
+que ses utilisateurs s'identifient auprès du fournisseur d'identité de l'établissement (autre que
+Pro Santé Connect) par le protocole OpenID Connect. Le mode web est prouvé ici : le professionnel se
+connecte depuis un navigateur.
+
+**Méthode.** Un vrai navigateur (Chromium) parcourt le chemin de connexion ; chaque redirection est
+relevée. Les codes d'autorisation et les jetons ne sont jamais reproduits : leurs valeurs sont masquées
+dans la preuve ; seuls les éléments du jeton d'identité que le produit dit utiliser sont montrés.
+
+**Déroulé du scénario (4 éléments de preuve attendus).**
+1. Le document de découverte et les clés de signature du fournisseur sont relevés.
+2. Depuis la page de connexion du produit, le navigateur est renvoyé vers le fournisseur avec une
+   demande « code » protégée par PKCE (S256), `state` et `nonce`.
+3. Au retour, une session s'ouvre dans le produit pour le professionnel, sur un jeton d'identité signé.
+4. Un jeton d'identité émis pour une autre application est refusé.
+""", [
+    ("""
+## Preuve 1 — Le fournisseur d'identité de l'établissement
+
+Le document de découverte (`/.well-known/openid-configuration`) et les clés publiques de signature
+(JWKS) du fournisseur sont relevés tels qu'il les publie.
+""", "fournisseur = await scenario.decouverte(proof)"),
+    ("""
+## Preuves 2 et 3 — Connexion d'un professionnel depuis le produit
+
+Dans un navigateur sans session, le professionnel de test ouvre la page de connexion du produit et
+choisit le fournisseur d'identité de l'établissement, puis s'y authentifie (mot de passe masqué sur
+la capture). La chaîne des redirections suivie par le navigateur est relevée ; la demande
+d'autorisation et le retour vers le produit sont examinés, puis l'écran de session du produit.
+""", "await scenario.connexion(proof, fournisseur)"),
+    ("""
+## Preuve 4 — Un jeton destiné à une autre application est refusé
+
+Le fournisseur d'identité est réglé, par son interrupteur de test, pour que le prochain jeton
+d'identité désigne une autre application comme destinataire (audience). Le professionnel refait le
+même parcours : le produit doit refuser ce jeton et n'ouvrir aucune session.
+""", "await scenario.jeton_autre_audience(proof)"),
+])
+
 
 def main(argv: list[str]) -> int:
     wanted = argv or list(NOTEBOOKS)

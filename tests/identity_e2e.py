@@ -14,6 +14,9 @@ from segur_helpers.ids import safe_name
 # The directory administrator's password (LDAPS directory of SSI/IAM.83/85): fresh per session, grepped for.
 LDAP_PASSWORD_ENV = "DEMO_LDAP_ADMIN_PASSWORD"
 LDAP_PASSWORD = os.environ.setdefault(LDAP_PASSWORD_ENV, "ldap-" + secrets.token_urlsafe(18))
+# The demo identity provider's test professional and test-switch passwords (SSI/IAM.80).
+OIDC_USER_PASSWORD = os.environ.setdefault("DEMO_OIDC_USER_PASSWORD", "idp-" + secrets.token_urlsafe(18))
+OIDC_ADMIN_PASSWORD = os.environ.setdefault("DEMO_OIDC_ADMIN_PASSWORD", "idpadm-" + secrets.token_urlsafe(18))
 
 
 def with_directory(stack, requirements: dict, **sync) -> dict:

@@ -13,6 +13,7 @@ from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verif
 from .demo_account_review import DemoAccountReview
 from .demo_contact import DemoContactChanges
 from .demo_directory_sync import DemoDirectorySync
+from .demo_identity import DemoFederatedLogin
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -69,6 +70,7 @@ class DemoDriver(Driver):
         self.contact_changes = DemoContactChanges(self)   # SSI/IE.32
         self.account_review = DemoAccountReview(self)     # SSI/IAM.87, SSI/IAM.94
         self.directory_sync = DemoDirectorySync(self)     # SSI/IAM.83, SSI/IAM.85
+        self.federated_login = DemoFederatedLogin(self)   # SSI/IAM.80
         self._admin = None
         self._professional = None
         self._contexts = []
