@@ -7,6 +7,7 @@ A reference hospital population is seeded once, so that an account review has so
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 SCHEMA = """
@@ -64,9 +65,12 @@ def iso(dt: datetime) -> str:
 
 
 def init(conn) -> None:
-    """Create the tables, the roles and (once) the reference population."""
+    """Create the tables, the roles and, when ``$DEMO_DPI_POPULATION`` is 1 (``demo_dpi.stack`` sets it),
+    the reference population (once per database; an empty database stays empty otherwise)."""
     conn.executescript(SCHEMA)
     conn.executemany("INSERT OR IGNORE INTO roles(code, label, privileged) VALUES (?,?,?)", ROLES)
+    if os.environ.get("DEMO_DPI_POPULATION") != "1":
+        return
     if conn.execute("SELECT 1 FROM iam_seed WHERE name='population'").fetchone():
         return
     now = datetime.now(timezone.utc)

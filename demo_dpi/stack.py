@@ -44,7 +44,7 @@ class DemoStack:
                  code_ttl: int = 900, log_dir: Path | None = None, with_ldap: bool = False,
                  ldap_port: int | None = None, ldap_sync_s: int = 60,
                  ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
-                 oidc_port: int | None = None):
+                 oidc_port: int | None = None, population: bool = True):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
@@ -53,6 +53,7 @@ class DemoStack:
         self.code_ttl = code_ttl
         self.log_dir = Path(log_dir) if log_dir else self.workdir
         self.procs: list[subprocess.Popen] = []
+        self.population = population
         # optional: the hospital's LDAPS directory (slapd) the DPI synchronises from (SSI/IAM.83, 85)
         self.with_ldap = with_ldap
         self.ldap_port = (ldap_port or free_port()) if with_ldap else None
@@ -108,7 +109,8 @@ class DemoStack:
             smtp = self._spawn(["-m", "demo_dpi.mailsink", "--port", str(self.smtp_port),
                                 "--maildir", str(self.maildir)], "mailsink.log")
             _wait_port(self.smtp_port, smtp, deadline, "mailsink")
-            extra_env = {}
+            # the demo hospital's staff (accounts, roles, last logins) for the account review (SSI/IAM.87, 94)
+            extra_env = {"DEMO_DPI_POPULATION": "1" if self.population else "0"}
             if self.with_ldap:
                 from .ldap_server import SUFFIX, SYNC_DN, DirectoryServer
 

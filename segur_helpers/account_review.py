@@ -22,7 +22,7 @@ class Review:
     inactive: "object | None" = None
     without_rpps: "object | None" = None
     matrix: "object | None" = None
-    without_role: int = 0
+    without_role: int | None = None           # None when the extract carries no roles
     roles: list[str] = field(default_factory=list)
     inactive_days: int = 90
 
@@ -89,15 +89,13 @@ def chart_png(review: Review, df) -> bytes:
         ax1.set_axis_off()
     labels, values = [], []
     for label, part in ((f"inactifs > {review.inactive_days} j", review.inactive), ("privilégiés", review.privileged),
-                        ("sans RPPS", review.without_rpps)):
+                        ("sans RPPS", review.without_rpps), ("sans rôle", review.without_role)):
         labels.append(label)
-        values.append(0 if part is None else len(part))
-    labels.append("sans rôle")
-    values.append(review.without_role)
-    ax2.bar(labels, values, color=["#b36b00", "#b3261e", "#5a6b7b", "#8a9aab"])
+        values.append(None if part is None else (part if isinstance(part, int) else len(part)))
+    ax2.bar(labels, [v or 0 for v in values], color=["#b36b00", "#b3261e", "#5a6b7b", "#8a9aab"])
     ax2.set_title(f"Constats de la revue ({review.accounts} comptes)", fontsize=9)
     for i, v in enumerate(values):
-        ax2.text(i, v, str(v), ha="center", va="bottom", fontsize=8)
+        ax2.text(i, v or 0, "n. d." if v is None else str(v), ha="center", va="bottom", fontsize=8)
     for ax in (ax1, ax2):
         ax.tick_params(labelsize=8)
     fig.tight_layout()

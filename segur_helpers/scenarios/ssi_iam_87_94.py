@@ -121,7 +121,8 @@ async def revue_des_comptes(proof: Proof, df) -> None:
                 ar.table_html(r.without_rpps), "À rapprocher de la profession : seules les professions couvertes "
                 "par le RPPS doivent en avoir un.")
     _show_table(proof, "Matrice rôles × comptes", ar.table_html(r.matrix, max_rows=60),
-                f"{r.without_role} compte(s) sans aucun rôle ne figurent pas dans la matrice.")
+                f"{r.without_role} compte(s) sans aucun rôle ne figurent pas dans la matrice."
+                if r.without_role else "")
     png = ar.chart_png(r, df)
     chart = proof.recorder.attach(png, "Graphique de la revue des comptes", name="graphique-revue.png")
     proof.recorder.show(f'<div class="segur-card"><h4>Graphique de la revue</h4><img class="shot" '
