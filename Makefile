@@ -9,7 +9,7 @@ DEMO_DIR ?= outputs/demo-target
 DEMO_PORT ?= 8765
 SMTP_PORT ?= 2525
 LDAP_PORT ?= 6636
-OIDC_PORT ?= 8766
+OIDC_PORT ?= 8767
 
 .PHONY: setup demo test lab clean-demo
 

@@ -10,7 +10,7 @@ Test switch (for conformity tests, protected by HTTP Basic ``admin`` / ``$DEMO_O
 ``POST /test/next-id-token`` with ``aud=…`` makes the *next* ID token carry that audience instead of the
 client's id, so a test can check that the relying party refuses a token issued for someone else.
 
-``python -m demo_dpi.oidc_provider --port 8766 --redirect-uri http://127.0.0.1:8765/oidc/callback``
+``python -m demo_dpi.oidc_provider --port 8767 --redirect-uri http://127.0.0.1:8765/oidc/callback``
 """
 from __future__ import annotations
 
@@ -275,7 +275,7 @@ def create_app(*, issuer: str, client: Client, user_password: str, admin_passwor
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m demo_dpi.oidc_provider", description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8766)
+    ap.add_argument("--port", type=int, default=8767)
     ap.add_argument("--redirect-uri", required=True, action="append", help="the DPI's redirect URI")
     args = ap.parse_args(argv)
     needed = {v: os.environ.get(v) for v in ("DEMO_OIDC_CLIENT_SECRET", "DEMO_OIDC_USER_PASSWORD",

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ldap-port", type=int, default=6636)
     ap.add_argument("--ldap-sync-s", type=int, default=60, help="period of the DPI's directory synchronisation")
     ap.add_argument("--with-oidc", action="store_true", help="also start the OpenID Connect provider")
-    ap.add_argument("--oidc-port", type=int, default=8766)
+    ap.add_argument("--oidc-port", type=int, default=8767)
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
