@@ -120,10 +120,10 @@ class DemoStack:
                                        "directory administrator's password")
                 self.ldap = DirectoryServer(self.workdir / "ldap", port=self.ldap_port, admin_password=password,
                                             log_path=self.log_dir / "slapd.log").start(timeout=timeout)
-                extra_env = {"DEMO_DPI_LDAP_URL": self.ldap_url, "DEMO_DPI_LDAP_CA": str(self.ldap_ca),
-                             "DEMO_DPI_LDAP_BASE": SUFFIX, "DEMO_DPI_LDAP_BIND_DN": SYNC_DN,
-                             "DEMO_DPI_LDAP_PASSWORD": self.ldap.sync_password,
-                             "DEMO_DPI_LDAP_SYNC_S": str(self.ldap_sync_s)}
+                extra_env.update({"DEMO_DPI_LDAP_URL": self.ldap_url, "DEMO_DPI_LDAP_CA": str(self.ldap_ca),
+                                  "DEMO_DPI_LDAP_BASE": SUFFIX, "DEMO_DPI_LDAP_BIND_DN": SYNC_DN,
+                                  "DEMO_DPI_LDAP_PASSWORD": self.ldap.sync_password,
+                                  "DEMO_DPI_LDAP_SYNC_S": str(self.ldap_sync_s)})
             if self.with_oidc:
                 import secrets
 

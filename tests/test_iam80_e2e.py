@@ -29,7 +29,8 @@ def test_mask_url_hides_codes_and_tokens_only():
 
 
 def test_oidc_sign_in_compliant_then_wrong_audience_accepted(tmp_path, write_params, demo_stack, admin_password):
-    stack = demo_stack(with_oidc=True)
+    # the whole demo target, as `make demo` starts it (directory too): the provider's user is one of its staff
+    stack = demo_stack(with_oidc=True, with_ldap=True)
     proc, run = run_requirements(tmp_path, write_params, stack, (REQ,), requirements=_requirements(stack))
     assert proc.returncode == 0, proc.stderr + proc.stdout
     res = result(run, REQ)
