@@ -1,7 +1,6 @@
 """SSI/IAM.87 and SSI/IAM.94 end to end: extraction, pandas review, documentation; defects; condition unmet."""
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd

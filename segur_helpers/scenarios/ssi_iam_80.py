@@ -14,7 +14,7 @@ import asyncio
 from ..drivers.identity import FederatedSession, Hop, identity_provider, mask_url, query_params
 from ..evidence import esc
 from ..proof import Proof, step
-from .ssi_ie_32 import capability
+from ._identity_common import capability
 
 
 def _show_hops(proof: Proof, hops: list[Hop], title: str):

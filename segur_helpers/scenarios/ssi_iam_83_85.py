@@ -16,7 +16,7 @@ from ..drivers.directory import LdapDirectory, LdapOperation
 from ..drivers.directory_sync import SyncView
 from ..evidence import esc
 from ..proof import Proof, step
-from .ssi_ie_32 import capability
+from ._identity_common import capability
 
 # directory attribute → field of the product's account screen (drivers/directory_sync.AccessView.identity)
 IDENTITY_MAP = {"sn": "nom", "givenName": "prenom", "mail": "email", "title": "profession", "employeeNumber": "rpps"}

@@ -15,7 +15,7 @@ from .. import account_review as ar
 from ..drivers.account_review import Extract
 from ..evidence import esc
 from ..proof import Proof, step
-from .ssi_ie_32 import capability
+from ._identity_common import capability
 
 
 def _show_table(proof: Proof, title: str, html: str, note: str = "") -> None:

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 
 from ..drivers import AccountRef, MailMessage
-from ..errors import UserError
 from ..proof import Proof, step
+from ._identity_common import capability
 
 
 @dataclass
@@ -23,14 +23,6 @@ class Change:
     old_email: str
     new_email: str
     seen: set[str]       # mailbox keys present before the change was requested
-
-
-def capability(proof: Proof, name: str):
-    cap = getattr(proof.driver, name, None)
-    if cap is None:
-        raise UserError(f"the driver {proof.campaign.driver!r} has no {name!r} capability; expected one for "
-                        f"{proof.requirement.id}", key="driver")
-    return cap
 
 
 async def wait_new_message(proof: Proof, to: str, seen: set[str], timeout: float) -> MailMessage | None:
