@@ -1,7 +1,7 @@
 """SSI/IAM.87 and SSI/IAM.94 end to end: extraction, pandas review, documentation; defects; condition unmet."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import yaml
@@ -67,8 +67,14 @@ def test_extraction_compliant_defective_and_not_applicable(tmp_path, write_param
 
     # condition declared unmet: NON APPLICABLE, no notebook run
     params = yaml.safe_load(open(tmp_path / "campaign.yaml", encoding="utf-8"))
+    today = date.today()
     for req in REQS:
         params["requirements"][req]["condition_met"] = False
+        params["requirements"][req]["justification"] = {   # complete, as the justification documents need
+            "explanation": "Les comptes du produit sont ceux de l'annuaire de l'établissement, lus à chaque connexion.",
+            "reason": "Le produit ne tient pas de base de comptes propre : il n'y a rien à extraire.",
+            "signatory": {"name": "Camille Testeur", "role": "RSSI"},
+            "date": (today - timedelta(days=1)).isoformat(), "expires": (today + timedelta(days=365)).isoformat()}
     proc, run = run_requirements(tmp_path, write_params, stack, REQS, name="unmet.yaml",
                                  requirements=params["requirements"])
     assert proc.returncode == 0, proc.stderr
