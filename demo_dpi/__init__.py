@@ -18,4 +18,9 @@ KNOWN_DEFECTS = {
     "HOP VA 1.06": "the documents' circuit help page leaves out the review stage",
     "HOP VA 1.04": "\"send to DMP\" is unticked by default on new documents",
     "DMP/ALI/PROG.01": "a DMP send that fails because the DMP is unreachable is abandoned, never retried",
+    "SSI/IAM.80": "the DPI does not check the audience of the ID token (a token for another application opens a session)",
+    "SSI/IAM.85": "the directory synchronisation ignores permissions (group memberships never become roles)",
+    "SSI/IAM.87": "the account export leaves out the permissions (roles, privileged rights)",
+    "SSI/IAM.94": "an extract request is acknowledged but no extract is ever sent",
+    "SSI/IE.32": "a new e-mail address replaces the old one at once: no re-verification, no notice to the old address",
 }

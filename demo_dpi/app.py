@@ -39,7 +39,15 @@ class FeatureContext:
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
-FEATURES: list[str] = ["feature_patients", "feature_documents"]
+FEATURES: list[str] = [
+    "feature_patients",         # DMP consultation and consent (issue 6)
+    "feature_documents",        # documents circuit, CDA, MSSanté, DMP feeding (issue 7)
+    "feature_contact_change",   # SSI/IE.32
+    "feature_account_review",   # SSI/IAM.87, SSI/IAM.94
+    "feature_access",           # identity and roles of an account (SSI/IAM.80, 83, 85)
+    "feature_directory_sync",   # SSI/IAM.83, SSI/IAM.85 (LDAPS directory, see demo_dpi.ldap_server)
+    "feature_oidc_login",       # SSI/IAM.80 (OpenID Connect provider, see demo_dpi.oidc_provider)
+]
 
 
 @dataclass

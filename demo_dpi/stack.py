@@ -44,7 +44,10 @@ class DemoStack:
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
                  code_ttl: int = 900, log_dir: Path | None = None, with_dmp: bool = False,
                  dmp_port: int | None = None, dmp_control_port: int | None = None,
-                 dmp_send_delay: float | None = None):
+                 dmp_send_delay: float | None = None, with_ldap: bool = False,
+                 ldap_port: int | None = None, ldap_sync_s: int = 60,
+                 ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
+                 oidc_port: int | None = None, population: bool = True):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
@@ -58,6 +61,17 @@ class DemoStack:
         self.dmp_send_delay = dmp_send_delay
         self.dmp_port = (dmp_port or free_port()) if self.with_dmp else None
         self.dmp_control_port = (dmp_control_port or free_port()) if self.with_dmp else None
+        self.population = population
+        # optional: the hospital's LDAPS directory (slapd) the DPI synchronises from (SSI/IAM.83, 85)
+        self.with_ldap = with_ldap
+        self.ldap_port = (ldap_port or free_port()) if with_ldap else None
+        self.ldap_sync_s = ldap_sync_s
+        self.ldap_password_env = ldap_password_env
+        self.ldap = None
+        # optional: the hospital's OpenID Connect provider the DPI signs professionals in with (SSI/IAM.80);
+        # test user and test-switch passwords from $DEMO_OIDC_USER_PASSWORD / $DEMO_OIDC_ADMIN_PASSWORD
+        self.with_oidc = with_oidc
+        self.oidc_port = (oidc_port or free_port()) if with_oidc else None
 
     @property
     def url(self) -> str:
@@ -80,10 +94,23 @@ class DemoStack:
     def db_path(self) -> Path:
         return self.workdir / "demo_dpi.sqlite"
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    @property
+    def ldap_url(self) -> str | None:
+        return f"ldaps://127.0.0.1:{self.ldap_port}" if self.with_ldap else None
+
+    @property
+    def oidc_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.oidc_port}" if self.with_oidc else None
+
+    @property
+    def ldap_ca(self) -> Path:
+        return self.workdir / "ldap" / "tls" / "ca.pem"
+
+    def _spawn(self, args: list[str], log_name: str, extra_env: dict | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / log_name, "ab")
         env = os.environ.copy()
+        env.update(extra_env or {})
         root = str(Path(__file__).resolve().parents[1])  # this checkout's demo_dpi, not another copy
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
@@ -106,6 +133,35 @@ class DemoStack:
                 _wait_port(self.dmp_port, dmp, deadline, "dmp_sim")
                 _wait_port(self.dmp_control_port, dmp, deadline, "dmp_sim control")
                 urllib.request.urlopen(self.dmp_url + "/health", timeout=5).read()
+            # the demo hospital's staff (accounts, roles, last logins) for the account review (SSI/IAM.87, 94)
+            extra_env = {"DEMO_DPI_POPULATION": "1" if self.population else "0"}
+            if self.with_ldap:
+                from .ldap_server import SUFFIX, SYNC_DN, DirectoryServer
+
+                password = os.environ.get(self.ldap_password_env)
+                if not password:
+                    raise RuntimeError(f"environment variable {self.ldap_password_env} is unset; expected the "
+                                       "directory administrator's password")
+                self.ldap = DirectoryServer(self.workdir / "ldap", port=self.ldap_port, admin_password=password,
+                                            log_path=self.log_dir / "slapd.log").start(timeout=timeout)
+                extra_env.update({"DEMO_DPI_LDAP_URL": self.ldap_url, "DEMO_DPI_LDAP_CA": str(self.ldap_ca),
+                                  "DEMO_DPI_LDAP_BASE": SUFFIX, "DEMO_DPI_LDAP_BIND_DN": SYNC_DN,
+                                  "DEMO_DPI_LDAP_PASSWORD": self.ldap.sync_password,
+                                  "DEMO_DPI_LDAP_SYNC_S": str(self.ldap_sync_s)})
+            if self.with_oidc:
+                import secrets
+
+                for var in ("DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+                    if not os.environ.get(var):
+                        raise RuntimeError(f"environment variable {var} is unset; expected a secret of the "
+                                           "demo identity provider")
+                client_secret = secrets.token_urlsafe(24)
+                idp = self._spawn(["-m", "demo_dpi.oidc_provider", "--port", str(self.oidc_port),
+                                   "--redirect-uri", f"{self.url}/oidc/callback"], "oidc_provider.log",
+                                  {"DEMO_OIDC_CLIENT_ID": "demo-dpi", "DEMO_OIDC_CLIENT_SECRET": client_secret})
+                _wait_port(self.oidc_port, idp, deadline, "oidc_provider")
+                extra_env.update({"DEMO_DPI_OIDC_ISSUER": self.oidc_url, "DEMO_DPI_OIDC_CLIENT_ID": "demo-dpi",
+                                  "DEMO_DPI_OIDC_CLIENT_SECRET": client_secret})
             args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
                     "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
                     "--code-ttl", str(self.code_ttl)]
@@ -115,7 +171,7 @@ class DemoStack:
                 args += ["--dmp-send-delay", str(self.dmp_send_delay)]
             for d in self.defects:
                 args += ["--defect", d]
-            web = self._spawn(args, "demo_dpi.log")
+            web = self._spawn(args, "demo_dpi.log", extra_env)
             _wait_port(self.port, web, deadline, "demo_dpi")
             urllib.request.urlopen(self.url + "/healthz", timeout=5).read()
         except BaseException:
@@ -134,6 +190,9 @@ class DemoStack:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+        if self.ldap is not None:
+            self.ldap.stop()
+            self.ldap = None
 
     def __enter__(self) -> "DemoStack":
         return self.start()
@@ -153,19 +212,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dmp-port", type=int, default=None, help="the DMP simulator's port (implies --with-dmp)")
     ap.add_argument("--dmp-control-port", type=int, default=None,
                     help="the port that stops/starts the DMP simulator's service (default: a free port)")
+    ap.add_argument("--with-ldap", action="store_true", help="also start the LDAPS directory (slapd)")
+    ap.add_argument("--ldap-port", type=int, default=6636)
+    ap.add_argument("--ldap-sync-s", type=int, default=60, help="period of the DPI's directory synchronisation")
+    ap.add_argument("--with-oidc", action="store_true", help="also start the OpenID Connect provider")
+    ap.add_argument("--oidc-port", type=int, default=8768)
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
         stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect,
                           with_dmp=args.with_dmp, dmp_port=args.dmp_port,
-                          dmp_control_port=args.dmp_control_port).start()
+                          dmp_control_port=args.dmp_control_port,
+                          with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s,
+                          with_oidc=args.with_oidc, oidc_port=args.oidc_port).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
     print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}"
           + (f", DMP simulator {stack.dmp_url}, its control {stack.dmp_control_url}" if stack.with_dmp else "")
           + ")", flush=True)
+    if stack.with_ldap:
+        print(f"directory up: {stack.ldap_url} (CA {stack.ldap_ca})", flush=True)
+    if stack.with_oidc:
+        print(f"identity provider up: {stack.oidc_url}", flush=True)
     try:
         if not command:
             print("press Ctrl-C to stop", flush=True)

@@ -74,3 +74,18 @@ if [ "${BOOTSTRAP_TEST:-0}" = 1 ]; then
     fi
   fi
 fi
+
+# The identity and access proofs run a real LDAPS directory (Debian's slapd, driven with ldap-utils'
+# tools by demo_dpi.ldap_server) and make its certificates with openssl.
+have_ldap() { command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; }
+if ! have_ldap || ! command -v ldapadd >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Debian's slapd, ldap-utils and openssl (LDAPS directory of the demo)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends slapd ldap-utils openssl >/dev/null
+  else
+    echo "error: slapd/ldap-utils/openssl not found; install them (sudo apt-get install slapd ldap-utils openssl)" >&2
+    exit 2
+  fi
+fi

@@ -196,7 +196,8 @@ class Recorder:
         else:
             data, ext = source, (Path(name).suffix.lstrip(".") if name else "bin")
         textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "log"}
-        item = self._write(self._name(Path(name).stem if name else caption, ext), data, kind="attachment", caption=caption,
+        item = self._write(self._name(Path(name).stem if name else caption, ext), data, kind="attachment",
+                           caption=caption,
                            text=textual, manual=manual)
         if not show:
             return item

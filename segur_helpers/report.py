@@ -10,7 +10,7 @@ from datetime import datetime
 from .evidence import esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
-KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange HTTP",
+KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange (requête et réponse)",
            "attachment": "pièce jointe", "observation": "relevé (JSON)"}
 
 

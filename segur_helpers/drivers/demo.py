@@ -14,6 +14,10 @@ from .demo_dmp import DemoDmp
 from .demo_dmp_link import DemoDmpLink
 from .demo_documents import DemoDocuments
 from .demo_patients import DemoPatients, DemoStatistics
+from .demo_account_review import DemoAccountReview
+from .demo_contact import DemoContactChanges
+from .demo_directory_sync import DemoDirectorySync
+from .demo_identity import DemoFederatedLogin
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -75,6 +79,10 @@ class DemoDriver(Driver):
         self.dmp_link = DemoDmpLink(self)
         self.patients = DemoPatients(self)
         self.statistics = DemoStatistics(self)
+        self.contact_changes = DemoContactChanges(self)   # SSI/IE.32
+        self.account_review = DemoAccountReview(self)     # SSI/IAM.87, SSI/IAM.94
+        self.directory_sync = DemoDirectorySync(self)     # SSI/IAM.83, SSI/IAM.85
+        self.federated_login = DemoFederatedLogin(self)   # SSI/IAM.80
         self._admin = None
         self._professional = None
         self._contexts = []
