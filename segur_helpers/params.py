@@ -28,6 +28,10 @@ ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 CAMPAIGN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DRIVER_SPEC = re.compile(r"^([a-z][a-z0-9_]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*|yaml:\S.*)$")
 
+# Secrets are scrubbed from every artefact by replacing their value: a value this short would also match
+# ordinary text (JSON, base64 images) and corrupt the artefacts, so the campaign refuses it up front.
+MIN_SECRET_LENGTH = 8
+
 DEFAULT_TIMEOUTS = {"step_s": 90.0, "mail_s": 30.0, "proof_s": 600.0}
 
 
@@ -84,11 +88,16 @@ class Campaign:
         return found
 
     def check_secrets_available(self) -> None:
-        """Fail (one line) when a referenced variable is unset; never reads the value into anything."""
+        """Fail (one line) when a referenced variable is unset or too short; never writes the value anywhere."""
         for where, var in self.secret_refs():
-            if not os.environ.get(var):
+            value = os.environ.get(var)
+            if not value:
                 raise UserError(f"environment variable {var} is unset or empty; expected the secret "
                                 f"referenced as env:{var}", file=str(self.path), key=where)
+            if len(value) < MIN_SECRET_LENGTH:
+                raise UserError(f"the secret in {var} has {len(value)} characters; expected at least "
+                                f"{MIN_SECRET_LENGTH} (a shorter one cannot be told apart from ordinary text "
+                                "when it is scrubbed from the artefacts)", file=str(self.path), key=where)
 
 
 def _fail(path: Path, key: str, msg: str) -> UserError:

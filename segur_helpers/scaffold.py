@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from . import catalog
+from .drivers.contract import analyse_module, scenario_modules
 from .errors import UserError
 from .ids import safe_name
 from .proof import TOOLKIT_ROOT
@@ -84,6 +85,10 @@ def _slug(vendor: str) -> str:
     return ("v_" + s) if s[0].isdigit() else s
 
 
+# The capabilities the driver skeleton (templates/driver.py.tmpl) implements.
+SKELETON_CAPABILITIES = {"accounts", "mailbox"}
+
+
 def _demo_requirements() -> dict:
     with open(TOOLKIT_ROOT / "params" / "demo.yaml", encoding="utf-8") as fh:
         return (yaml.safe_load(fh) or {}).get("requirements") or {}
@@ -103,7 +108,14 @@ def scaffold(folder: Path, vendor: str) -> list[Path]:
         entry = {"condition_met": True, "data": (examples.get(req.id) or {}).get("data") or {}}
         body = yaml.safe_dump({req.id: entry}, allow_unicode=True, sort_keys=False, width=100)
         title = f"  # {req.id} — {req.title}" + (" (conditionnelle)" if req.conditional else "")
-        blocks.append(title + "\n" + "".join("  " + line + "\n" for line in body.splitlines()))
+        needed = sorted({cap for s in req.scenarios for mod in scenario_modules(s)
+                         for cap, _ in analyse_module(mod).required()} - SKELETON_CAPABILITIES)
+        if needed:
+            # in scope once the driver provides these capabilities: the skeleton runs as it is
+            title += f"\n  # à activer (décommenter) quand le pilote fournit : {', '.join(needed)}"
+            blocks.append(title + "\n" + "".join("  # " + line + "\n" for line in body.splitlines()))
+        else:
+            blocks.append(title + "\n" + "".join("  " + line + "\n" for line in body.splitlines()))
     campaign = re.sub(r"[^A-Za-z0-9_.-]+", "-", slug)[:64]
     head = PARAMS_HEAD.format(schema=SCHEMA.as_uri(), vendor=vendor, vendor_yaml=yaml.safe_dump(vendor, allow_unicode=True).split("\n")[0],
                               params=folder / "campaign.yaml", campaign=campaign, module=module, cls=cls,

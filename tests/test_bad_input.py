@@ -87,3 +87,11 @@ def test_only_unknown(tmp_path, write_params):
     params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m"))
     proc = run_segur("run", str(params), "--outputs", str(tmp_path / "outputs"), "--only", "SSI/IAM.94")
     _check_refused(proc, tmp_path, "--only", "SSI/IAM.94")
+
+
+def test_secret_too_short(tmp_path, write_params):
+    env = dict(os.environ, **{PASSWORD_ENV: "abc"})
+    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m"))
+    line = _check_refused(_run(tmp_path, params, env=env), tmp_path, "target.admin.password", PASSWORD_ENV,
+                          "at least 8")
+    assert "abc" not in line

@@ -55,10 +55,21 @@ class Requirement:
         return family(self.id)
 
 
+def _texts(rid: str, where: str, values) -> None:
+    """Catalogue texts are strings: a French ' : ' left unquoted in YAML silently makes a mapping."""
+    for v in values:
+        if not isinstance(v, str):
+            raise ValueError(f"catalogue {rid}: {where}: expected text, got {type(v).__name__} {v!r:.80} "
+                             "(quote texts that contain ' : ' in the YAML)")
+
+
 def _parse(raw: dict) -> dict[str, Requirement]:
     out: dict[str, Requirement] = {}
     for rid, entry in raw.items():
         rid = normalize_requirement_id(rid)
+        _texts(rid, "title/summary/condition", [entry.get(k, "") for k in ("title", "summary", "condition")])
+        for s in entry["scenarios"]:
+            _texts(rid, f"scenario {s.get('number')} title and proofs", [s["title"], *s["proofs"]])
         scenarios = tuple(
             Scenario(
                 id=scenario_id(rid, s["number"]),

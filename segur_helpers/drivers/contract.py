@@ -76,6 +76,26 @@ def _driver_call(node: ast.AST) -> tuple[str, str] | None:
     return None
 
 
+def _capability_aliases(fn: ast.AST) -> dict[str, str]:
+    """Local names bound to a capability: ``docs = proof.driver.documents`` or
+    ``changes = capability(proof, "contact_changes")`` (the scenarios' helper) → {name: capability}."""
+    out: dict[str, str] = {}
+    for node in ast.walk(fn):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        if isinstance(value, ast.Await):
+            value = value.value
+        if (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Attribute)
+                and value.value.attr == "driver"):
+            out[node.targets[0].id] = value.attr
+        elif (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "capability"
+              and len(value.args) == 2 and isinstance(value.args[1], ast.Constant)
+              and isinstance(value.args[1].value, str)):
+            out[node.targets[0].id] = value.args[1].value
+    return out
+
+
 def _step_number(fn: ast.AST) -> tuple[int, str] | None:
     for deco in getattr(fn, "decorator_list", []):
         if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name) and deco.func.id == "step"
@@ -94,9 +114,13 @@ def analyse_source(source: str, module: str = "") -> Needs:
     for name, fn in functions.items():
         direct[name], calls_fn[name] = set(), set()
         manual[name] = False
+        aliases = _capability_aliases(fn)
         for node in ast.walk(fn):
             if (hit := _driver_call(node)) is not None:
                 direct[name].add(hit)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and isinstance(node.func.value, ast.Name) and node.func.value.id in aliases):
+                direct[name].add((aliases[node.func.value.id], node.func.attr))
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
                 calls_fn[name].add(node.func.id)
             if isinstance(node, ast.Attribute) and node.attr.startswith("manual") and \
