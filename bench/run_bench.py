@@ -141,10 +141,9 @@ def naive_loop(params: Path, work: Path, env: dict) -> float:
 
 
 def demo_params(stack, folder: Path) -> Path:
-    data = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
+    """The whole demo campaign (params/demo.yaml) pointed at the benchmark's own stack."""
+    data = yaml.safe_load(stack.retarget((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8")))
     data["campaign"] = "bench-demo"
-    data["target"]["url"] = stack.url
-    data["mailbox"]["path"] = str(stack.maildir)
     path = folder / "demo.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -168,7 +167,10 @@ def main(argv=None) -> int:
         # 1. demo campaign, then a synthetic one, against the naive loop
         from demo_dpi.stack import DemoStack
 
-        stack = DemoStack(work / "demo-target").start()
+        for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+            os.environ.setdefault(var, "bench-" + secrets.token_urlsafe(12))
+        # the whole demo target, as make demo starts it: DMP simulator, directory, identity provider
+        stack = DemoStack(work / "demo-target", with_dmp=True, with_ldap=True, with_oidc=True).start(timeout=60)
         try:
             params = demo_params(stack, work)
             n_demo = sum(len(__import__("segur_helpers.catalog", fromlist=["get"]).get(r).scenarios)

@@ -73,6 +73,21 @@ class DemoStack:
         self.with_oidc = with_oidc
         self.oidc_port = (oidc_port or free_port()) if with_oidc else None
 
+    # make demo's fixed addresses and folder, as params/demo.yaml names them
+    DEMO_DEFAULTS = {"url": "http://127.0.0.1:8765", "dmp_url": "http://127.0.0.1:8766",
+                     "dmp_control_url": "http://127.0.0.1:8767", "oidc_url": "http://127.0.0.1:8768",
+                     "ldap_url": "ldaps://127.0.0.1:6636"}
+    DEMO_FOLDER = "../outputs/demo-target"
+
+    def retarget(self, params_text: str) -> str:
+        """The demo campaign's text pointed at this stack (its ports and folder) instead of ``make demo``'s
+        fixed ones, so the whole demo campaign runs against a stack on free ports (tests, benchmark)."""
+        for attr, default in self.DEMO_DEFAULTS.items():
+            actual = getattr(self, attr)
+            if actual:
+                params_text = params_text.replace(default, actual)
+        return params_text.replace(self.DEMO_FOLDER, str(self.workdir))
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
