@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .base import (AccountRef, Accounts, AccountView, Driver, MailMessage, Verification,
-                   VerificationView)
+from .base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification
 from .demo_dmp import DemoDmp
 from .demo_dmp_link import DemoDmpLink
 from .demo_documents import DemoDocuments
@@ -18,6 +17,7 @@ from .demo_account_review import DemoAccountReview
 from .demo_contact import DemoContactChanges
 from .demo_directory_sync import DemoDirectorySync
 from .demo_identity import DemoFederatedLogin
+from .demo_common import extract_verification, follow_verification
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -51,20 +51,10 @@ class DemoAccounts(Accounts):
                            email_pending="attente" in observed.lower())
 
     def extract_verification(self, message: MailMessage) -> Verification:
-        text = message.text
-        link = re.search(r"https?://\S+/verify\?token=[\w-]+", text)
-        code = re.search(r"Code de vérification\s*:\s*(\w+)", text)
-        return Verification(code=code.group(1) if code else None, link=link.group(0) if link else None)
+        return extract_verification(message, "/verify")
 
     async def verify(self, account, verification):
-        if not verification.link:
-            raise RuntimeError("the demo target verifies through its link; the message carries none")
-        page = await self.driver.professional_page()
-        await page.goto(verification.link)
-        outcome = page.locator("[data-testid=verify-result]")
-        observed = (await outcome.inner_text()).strip() if await outcome.count() else ""
-        return VerificationView(page=page, highlight="[data-testid=verify-result]", observed=observed,
-                                url=page.url, accepted=observed.startswith("Adresse vérifiée"))
+        return await follow_verification(self.driver, verification)
 
 
 class DemoDriver(Driver):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from .base import Verification, VerificationView
+from .base import Verification
+from .demo_common import extract_verification, follow_verification
 from .contact import ContactChanges, ContactView
 
 DETAIL = "#contact-detail"
@@ -41,17 +42,7 @@ class DemoContactChanges(ContactChanges):
         return await self._read(page)
 
     def extract_verification(self, message) -> Verification:
-        text = message.text
-        link = re.search(r"https?://\S+/contact/verify\?token=[\w-]+", text)
-        code = re.search(r"Code de vérification\s*:\s*(\w+)", text)
-        return Verification(code=code.group(1) if code else None, link=link.group(0) if link else None)
+        return extract_verification(message, "/contact/verify")
 
     async def verify(self, account, verification):
-        if not verification.link:
-            raise RuntimeError("the demo target verifies through its link; the message carries none")
-        page = await self.driver.professional_page()
-        await page.goto(verification.link)
-        outcome = page.locator("[data-testid=verify-result]")
-        observed = (await outcome.inner_text()).strip() if await outcome.count() else ""
-        return VerificationView(page=page, highlight="[data-testid=verify-result]", observed=observed,
-                                url=page.url, accepted=observed.startswith("Adresse vérifiée"))
+        return await follow_verification(self.driver, verification)
