@@ -31,12 +31,21 @@ class DemoDirectorySync(DirectorySync):
         await page.goto(self.driver.url("/admin/directory"))
         return await self._read(page)
 
-    async def trigger(self):
-        page = await self.driver.admin_page()
-        await page.goto(self.driver.url("/admin/directory"))
+    async def trigger(self, timeout: float = 60.0):
+        """Press "synchronise now" and show the first synchronisation that started after the press once it has
+        finished (another one may be under way, e.g. a scheduled run or another proof's: the DPI queues them)."""
+        before = await self.status()
+        page = before.page
         await page.click("#sync-now")
         await page.wait_for_load_state("load")
-        return await self._read(page)
+        deadline = time.monotonic() + timeout
+        while True:
+            view = await self._read(page)
+            if (view.sync_id is not None and view.sync_id > (before.sync_id or 0) and not view.running) \
+                    or time.monotonic() >= deadline:
+                return view
+            await asyncio.sleep(0.5)
+            await page.goto(self.driver.url("/admin/directory"))
 
     async def wait_for_sync(self, after, timeout):
         deadline = time.monotonic() + timeout
