@@ -149,28 +149,10 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
 
 
 def _write_status(path: Path, rows: list[tuple], run: dict) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from .xlsx import add_run_sheet, table_workbook
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Statut"
-    ws.append(list(STATUS_COLUMNS))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="EEF2F7")
-    for row in rows:
-        ws.append(list(row))
-    widths = (14, 10, 24, 60, 16, 40, 18, 50, 16, 26, 66, 30, 30)
-    for col, width in zip("ABCDEFGHIJKLM", widths):
-        ws.column_dimensions[col].width = width
-        for cell in ws[col][1:]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    info = wb.create_sheet("Exécution")
-    for key in ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator", "started",
-                "finished", "toolkit_version"):
-        info.append([key, str(run.get(key, ""))])
+    wb = table_workbook("Statut", STATUS_COLUMNS, rows, (14, 10, 24, 60, 16, 40, 18, 50, 16, 26, 66, 30, 30))
+    info = add_run_sheet(wb, run, ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator",
+                                   "started", "finished", "toolkit_version"))
     info.column_dimensions["A"].width, info.column_dimensions["B"].width = 18, 60
     wb.save(str(path))

@@ -72,35 +72,21 @@ def write_csv(run_dir: Path, table: list[dict]) -> Path:
 
 
 def write_xlsx(run_dir: Path, table: list[dict], record: dict) -> Path:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import PatternFill
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Preuves"
-    ws.append(list(COLUMNS))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="EEF2F7")
-    fills = {"CONFORME": "D5F5E3", "NON CONFORME": "FADBD8", "ERREUR": "FDEBD0", "NON APPLICABLE": "E5E8E8"}
-    for r in table:
-        ws.append([r[c] for c in COLUMNS])
-        ws.cell(ws.max_row, COLUMNS.index("Verdict") + 1).fill = PatternFill("solid", fgColor=fills.get(
-            r["Verdict"], "FFFFFF"))
+    from .xlsx import add_run_sheet, table_workbook
+
     widths = {"ID": 14, "Chapitre": 22, "Fonction": 18, "Exigence": 40, "N° scénario": 16,
               "Scénario de conformité": 40, "N° preuve": 18, "Preuve": 60, "Verdict": 16, "Tentatives": 10,
               "Durée (s)": 10, "Fichier de preuve": 34, "SHA-256 du fichier de preuve": 66, "Relecture": 20}
-    for i, c in enumerate(COLUMNS, 1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = widths[c]
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    info = wb.create_sheet("Exécution")
-    for k in ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator", "started",
-              "finished", "toolkit_version", "params_sha256"):
-        info.append([k, str(record.get(k, ""))])
+    wb = table_workbook("Preuves", COLUMNS, ([r[c] for c in COLUMNS] for r in table), [widths[c] for c in COLUMNS])
+    ws = wb.active
+    fills = {"CONFORME": "D5F5E3", "NON CONFORME": "FADBD8", "ERREUR": "FDEBD0", "NON APPLICABLE": "E5E8E8"}
+    verdict_col = COLUMNS.index("Verdict") + 1
+    for i, r in enumerate(table, 2):
+        ws.cell(i, verdict_col).fill = PatternFill("solid", fgColor=fills.get(r["Verdict"], "FFFFFF"))
+    add_run_sheet(wb, record, ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator",
+                               "started", "finished", "toolkit_version", "params_sha256"))
     path = run_dir / XLSX_NAME
     tmp = path.with_name(path.name + ".tmp")
     wb.save(str(tmp))
