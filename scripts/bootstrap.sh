@@ -33,7 +33,7 @@ fi
 
 have_chromium() {
   [ -n "${SEGUR_CHROMIUM:-}" ] && [ -x "${SEGUR_CHROMIUM}" ] && return 0
-  for c in chromium chromium-browser google-chrome google-chrome-stable; do
+  for c in chromium-headless-shell chromium chromium-browser google-chrome google-chrome-stable; do
     command -v "$c" >/dev/null 2>&1 && return 0
   done
   return 1
@@ -56,6 +56,17 @@ if ! have_chromium; then
   else
     echo "error: no Chromium found; install Debian's chromium (sudo apt-get install chromium fonts-dejavu-core) or set SEGUR_CHROMIUM" >&2
     exit 2
+  fi
+fi
+# Debian's chromium-headless-shell (same Debian chromium source, without the browser's user interface)
+# is what proofs and PDF printing use when present: about 40 % less CPU per proof than the full browser.
+# Optional: without it (not root, no apt) the full chromium is used, and SEGUR_CHROMIUM wins over both.
+if [ -z "${SEGUR_CHROMIUM:-}" ] && ! command -v chromium-headless-shell >/dev/null 2>&1; then
+  if as_root_apt; then
+    echo "bootstrap: installing Debian's chromium-headless-shell (faster headless Chromium for proofs)"
+    apt_install chromium-headless-shell || echo "bootstrap: chromium-headless-shell not installed; the full chromium will be used"
+  else
+    echo "bootstrap: note: Debian's chromium-headless-shell would make runs faster (sudo apt-get install chromium-headless-shell)"
   fi
 fi
 if [ ! -d /usr/share/fonts/truetype/dejavu ] && as_root_apt; then

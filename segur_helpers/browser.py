@@ -24,11 +24,23 @@ CHROMIUM_ARGS = [
     "--font-render-hinting=none",
 ]
 
-_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Debian's chromium-headless-shell first: the same Chromium build (same Debian source package) without
+# the browser's user interface. A proof never shows a window, and the full browser pays for its UI in
+# every new browser context (a window with its own top-chrome WebUI renderer process): measured on the
+# demo campaign, the headless shell needs about 40 % less CPU for the same proofs (see README,
+# Performance). The full chromium remains the fallback.
+_CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def is_headless_shell(path: str) -> bool:
+    """True for a Chromium headless shell build (always headless, no ``--headless=new`` mode)."""
+    name = os.path.basename(os.path.realpath(path)) + os.path.basename(path)
+    return "headless-shell" in name or "headless_shell" in name
 
 
 def find_chromium() -> str:
-    """Path of the system Chromium: ``$SEGUR_CHROMIUM`` or the first one on PATH."""
+    """Path of the system Chromium: ``$SEGUR_CHROMIUM`` or the first one on PATH (the headless shell
+    when installed, else the full browser)."""
     env = os.environ.get("SEGUR_CHROMIUM")
     if env:
         if not (os.path.isfile(env) and os.access(env, os.X_OK)):

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .browser import CHROMIUM_ARGS, find_chromium
+from .browser import CHROMIUM_ARGS, find_chromium, is_headless_shell
 from .errors import UserError
 
 ENDPOINT_ENV = "SEGUR_CDP_ENDPOINT"
@@ -32,7 +32,8 @@ class ChromiumServer:
 
     def start(self, timeout: float = 30.0) -> "ChromiumServer":
         self.profile = tempfile.mkdtemp(prefix="segur-chromium-")
-        args = [find_chromium(), "--headless=new", "--remote-debugging-address=127.0.0.1",
+        exe = find_chromium()
+        args = [exe, *([] if is_headless_shell(exe) else ["--headless=new"]), "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "--hide-scrollbars",
                 "--mute-audio", *CHROMIUM_ARGS, "about:blank"]
         # its own session: a Ctrl-C in the terminal reaches the batch, which then closes it in order
