@@ -19,11 +19,13 @@ proofs again in the same run folder, the earlier attempt kept under ``<proof>/at
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import secrets as _secrets
 import shutil
 import signal
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -114,6 +116,78 @@ def plan(campaign: Campaign, only: list[str] | None = None, family: list[str] | 
                                 key=f"requirements.{rid}")
             out.append(Planned(req, scen, entry["condition_met"]))
     return out
+
+
+def measured_durations(campaign_dir: Path, runs: int = 10) -> dict[str, float]:
+    """Each scenario's latest measured duration (seconds) in the campaign's ``runs`` most recent run
+    folders, from their ``run.json``; unreadable records are skipped."""
+    records = sorted(campaign_dir.glob(f"*/{RUN_RECORD}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    out: dict[str, float] = {}
+    for path in records[:runs]:
+        try:
+            proofs = json.loads(path.read_text(encoding="utf-8")).get("proofs") or []
+        except (OSError, ValueError):
+            continue
+        for p in proofs:
+            sid, d = p.get("scenario"), p.get("duration_s")
+            if isinstance(sid, str) and isinstance(d, (int, float)) and sid not in out:
+                out[sid] = float(d)
+    return out
+
+
+def schedule(items: list[Planned], measured: dict[str, float]) -> list[Planned]:
+    """Longest expected proofs first, so a long proof (one that waits for a DMP outage and its retries)
+    does not start last and leave the other workers idle at the end of the run.
+
+    Expected duration: the one measured in an earlier run of the campaign, else the catalogue's
+    ``expected_s`` for the scenario, else the median of the measured ones (0 when none is): with no
+    figure at all the params' order stays as it is (the sort is stable)."""
+    known = [measured[i.scenario.id] for i in items if i.scenario.id in measured]
+    default = statistics.median(known) if known else 0.0
+
+    def expected(item: Planned) -> float:
+        if item.scenario.id in measured:
+            return measured[item.scenario.id]
+        return item.scenario.expected_s if item.scenario.expected_s is not None else default
+
+    return sorted(items, key=expected, reverse=True)
+
+
+def conflicts(a: Planned, b: Planned) -> bool:
+    """True when ``a`` and ``b`` must not run at the same time: one interrupts a shared service of the
+    target (catalogue ``disrupts``) that the other uses (its tags) or interrupts too. A proof that is
+    not applicable only writes its justification and never conflicts."""
+    if not (a.condition_met and b.condition_met):
+        return False
+    uses_a = set(a.requirement.tags) | set(a.scenario.disrupts)
+    uses_b = set(b.requirement.tags) | set(b.scenario.disrupts)
+    return bool(set(a.scenario.disrupts) & uses_b or set(b.scenario.disrupts) & uses_a)
+
+
+class Gate:
+    """Hands the workers their next proof: the first one, in schedule order, that conflicts with no
+    proof in flight; a worker waits while every remaining one conflicts."""
+
+    def __init__(self, items: list[Planned]):
+        self.pending = list(items)
+        self.running: list[Planned] = []
+        self.cond = asyncio.Condition()
+
+    async def take(self) -> Planned | None:
+        async with self.cond:
+            while self.pending:
+                for i, item in enumerate(self.pending):
+                    if not any(conflicts(item, r) for r in self.running):
+                        self.running.append(self.pending.pop(i))
+                        return item
+                await self.cond.wait()
+            return None
+
+    async def release(self, item: Planned) -> None:
+        async with self.cond:
+            if item in self.running:
+                self.running.remove(item)
+            self.cond.notify_all()
 
 
 def preflight(params_path: str | Path, only: list[str] | None = None, family=None, tags=None
@@ -448,9 +522,7 @@ async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict,
 async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_browser) -> None:
     from .kernels import WarmKernel, parameterize
 
-    queue: asyncio.Queue = asyncio.Queue()
-    for it in items:
-        queue.put_nowait(it)
+    gate = Gate(items)
     env = _kernel_env(endpoint)
     finishing: set[asyncio.Task] = set()
     exports = asyncio.Semaphore(max(1, run.options.workers))
@@ -464,9 +536,8 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
         kernel = WarmKernel(env, TOOLKIT_ROOT / "notebooks")
         try:
             while True:
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                item = await gate.take()
+                if item is None:
                     return
                 t0 = time.monotonic()
                 run.in_flight.add(item.scenario.id)
@@ -479,7 +550,7 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                         nb = parameterize(item.scenario.notebook_path,
                                           _params(item, run.campaign, proof_dir, run.run_id))
                         execution = await kernel.execute(nb, item.scenario.notebook_path.parent, timeout)
-                        nbformat.write(execution.nb, str(proof_dir / NOTEBOOK_NAME))
+                        await asyncio.to_thread(nbformat.write, execution.nb, str(proof_dir / NOTEBOOK_NAME))
                         result = _result_after(item, run.campaign, proof_dir, run.run_id, started,
                                                execution.failure)
                     else:
@@ -496,6 +567,8 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                                           kind="kernel_error", started=started, finished=now_paris(),
                                           message=f"exécution impossible : {type(exc).__name__}: {first}"[:400])
                     await kernel.stop(now=True)
+                finally:
+                    await gate.release(item)   # the target is free again; the PDF is made meanwhile
                 task = asyncio.create_task(finish(item, proof_dir, result, t0, attempt, time.monotonic() - t0))
                 finishing.add(task)
                 task.add_done_callback(finishing.discard)
@@ -563,6 +636,7 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
     # the run's Chromium listens on 127.0.0.1: only workers on this machine can use it
     env = {k: v for k, v in _kernel_env(endpoint if _local_scheduler(run.options.scheduler) else None).items()
            if k in ("PYTHONPATH", "PYDEVD_DISABLE_FILE_VALIDATION", "SEGUR_CDP_ENDPOINT", "SEGUR_CATALOG_EXTRA")}
+    gate = Gate(items)
     try:
         async def one(item: Planned):
             t0 = time.monotonic()
@@ -572,6 +646,7 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
             try:
                 proof_dir, attempt = _prepare_proof_dir(run, item)
             except OSError as exc:
+                await gate.release(item)
                 proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
                 result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
                                       kind="write_error", started=started, finished=now_paris(),
@@ -579,6 +654,13 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
                                               f"{exc.strerror or exc} ({exc.filename or proof_dir})")
                 await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
                 return
+            try:
+                result = await execute(item, proof_dir, attempt, started)
+            finally:
+                await gate.release(item)   # the target is free again; the PDF is made meanwhile
+            await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
+
+        async def execute(item: Planned, proof_dir: Path, attempt: int, started) -> dict:
             if item.condition_met:
                 spec = {"env": env, "cwd": str(item.scenario.notebook_path.parent),
                         "notebook": str(item.scenario.notebook_path), "proof_dir": str(proof_dir),
@@ -591,12 +673,20 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
                 except Exception as exc:  # noqa: BLE001 — a lost worker: ERREUR with its cause
                     failure = ("dask_error", f"exécution impossible sur le cluster Dask : {type(exc).__name__}: "
                                              f"{(str(exc).splitlines() or [''])[0]}"[:400])
-                result = _result_after(item, run.campaign, proof_dir, run.run_id, started, failure)
-            else:
-                result = await _not_applicable(item, run.campaign, proof_dir, run.run_id, export_browser)
-            await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
+                return _result_after(item, run.campaign, proof_dir, run.run_id, started, failure)
+            return await _not_applicable(item, run.campaign, proof_dir, run.run_id, export_browser)
 
-        await asyncio.gather(*(one(it) for it in items))
+        async def lane() -> None:
+            while (item := await gate.take()) is not None:
+                await one(item)
+
+        # as many lanes as the cluster has worker threads: the gate, not the scheduler's queue, decides
+        # which proof starts next (longest first, never beside a proof it conflicts with)
+        threads = client.nthreads()
+        if inspect.isawaitable(threads):
+            threads = await threads
+        lanes = max(1, min(len(items), sum((threads or {}).values()) or 1))
+        await asyncio.gather(*(lane() for _ in range(lanes)))
     finally:
         await client.close()
 
@@ -716,6 +806,7 @@ def _parse_time(iso: str):
 
 def _execute_session(run: _Run, record: dict, planned: list[Planned], items: list[Planned]) -> str:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    items = schedule(items, measured_durations(run.run_dir.parent))
     try:
         return asyncio.run(_session(run, record, planned, items))
     except KeyboardInterrupt:   # a second Ctrl-C while sealing: the record says what was written

@@ -65,3 +65,92 @@ def test_status_flags_old_proofs_and_other_versions(tmp_path):
 def test_local_scheduler_addresses():
     assert _local_scheduler("tcp://127.0.0.1:8786") and _local_scheduler("localhost:8786")
     assert not _local_scheduler("tcp://10.0.0.5:8786")
+
+
+def _planned(sid: str, expected_s=None, tags=(), disrupts=(), applicable=True):
+    from segur_helpers.batch import Planned
+    from segur_helpers.catalog import Requirement, Scenario
+
+    scen = Scenario(id=sid, number=1, title="t", notebook="x.ipynb", proofs=(), expected_s=expected_s,
+                    disrupts=tuple(disrupts))
+    req = Requirement(id=sid.rsplit(".", 1)[0], title="t", chapter="C", function="", conditional=False,
+                      condition="", summary="s", scenarios=(scen,), tags=tuple(tags))
+    return Planned(req, scen, applicable)
+
+
+def test_schedule_starts_the_longest_expected_proofs_first():
+    from segur_helpers.batch import schedule
+
+    items = [_planned("A/X.01.01"), _planned("A/X.02.01", expected_s=25), _planned("A/X.03.01"),
+             _planned("A/X.04.01")]
+    order = lambda out: [i.scenario.id for i in out]  # noqa: E731
+    # no measure: the catalogue's hint lifts its proof, the others keep the params' order
+    assert order(schedule(items, {})) == ["A/X.02.01", "A/X.01.01", "A/X.03.01", "A/X.04.01"]
+    # a measure from an earlier run wins over the hint; unmeasured proofs count as the median
+    measured = {"A/X.01.01": 3.0, "A/X.02.01": 4.0, "A/X.04.01": 40.0}
+    assert order(schedule(items, measured)) == ["A/X.04.01", "A/X.02.01", "A/X.03.01", "A/X.01.01"]
+
+
+def test_measured_durations_reads_the_latest_runs(tmp_path):
+    import os
+
+    from segur_helpers.batch import measured_durations
+
+    old, new, broken = tmp_path / "r1", tmp_path / "r2", tmp_path / "r3"
+    for folder in (old, new, broken):
+        folder.mkdir()
+    (old / "run.json").write_text(json.dumps({"proofs": [{"scenario": "A/X.01.01", "duration_s": 9.0},
+                                                         {"scenario": "A/X.02.01", "duration_s": 2.0}]}))
+    (new / "run.json").write_text(json.dumps({"proofs": [{"scenario": "A/X.01.01", "duration_s": 5.5}]}))
+    (broken / "run.json").write_text("{not json")
+    os.utime(old / "run.json", (1_000, 1_000))
+    assert measured_durations(tmp_path) == {"A/X.01.01": 5.5, "A/X.02.01": 2.0}
+    assert measured_durations(tmp_path / "none") == {}
+
+
+def test_a_proof_that_stops_a_service_never_runs_beside_its_users():
+    import asyncio
+
+    from segur_helpers.batch import Gate, conflicts
+
+    outage = _planned("D/P.01.01", tags=["dmp"], disrupts=["dmp"])
+    user = _planned("D/U.01.01", tags=["dmp", "consultation"])
+    other = _planned("S/I.01.01", tags=["comptes"])
+    justified = _planned("D/J.01.01", tags=["dmp"], applicable=False)
+    assert conflicts(outage, user) and conflicts(user, outage)
+    assert not conflicts(outage, other) and not conflicts(user, other)
+    assert not conflicts(outage, justified)          # a justification does not touch the target
+
+    async def scenario():
+        gate = Gate([outage, user, other])
+        first, second = await gate.take(), await gate.take()
+        assert (first, second) == (outage, other)   # the DMP user waits, the unrelated proof goes on
+        third = asyncio.ensure_future(gate.take())
+        await asyncio.sleep(0.05)
+        assert not third.done()
+        await gate.release(other)
+        await asyncio.sleep(0.05)
+        assert not third.done()                      # still blocked by the outage
+        await gate.release(outage)
+        assert await asyncio.wait_for(third, 1) == user
+        await gate.release(user)
+        assert await gate.take() is None
+
+    asyncio.run(scenario())
+
+
+def test_catalogue_scheduling_fields_are_checked():
+    from segur_helpers.catalog import _parse
+
+    entry = {"title": "t", "chapter": "C", "summary": "s",
+             "scenarios": [{"number": 1, "title": "t", "notebook": "x.ipynb", "proofs": ["p"]}]}
+    ok = _parse({"A/X.01": entry})["A/X.01"].scenarios[0]
+    assert ok.expected_s is None and ok.disrupts == ()
+    import copy
+
+    import pytest
+    for bad in ({"expected_s": "long"}, {"expected_s": -1}, {"disrupts": "dmp"}, {"disrupts": [1]}):
+        e = copy.deepcopy(entry)
+        e["scenarios"][0].update(bad)
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _parse({"A/X.01": e})

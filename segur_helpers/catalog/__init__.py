@@ -26,6 +26,12 @@ class Scenario:
     title: str
     notebook: str
     proofs: tuple[tuple[str, str], ...]  # (proof id, expected element)
+    # typical duration against the demo target, seconds: lets a batch start long proofs first when no
+    # earlier run of the campaign has measured them (see batch.schedule)
+    expected_s: float | None = None
+    # shared services of the target this scenario interrupts while it runs (e.g. ``dmp``: it stops the
+    # DMP to prove the waiting queue); a batch never runs it beside a proof tagged with one of them
+    disrupts: tuple[str, ...] = ()
 
     @property
     def notebook_path(self) -> Path:
@@ -63,6 +69,24 @@ def _texts(rid: str, where: str, values) -> None:
                              "(quote texts that contain ' : ' in the YAML)")
 
 
+def _expected_s(rid: str, s: dict) -> float | None:
+    value = s.get("expected_s")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"catalogue {rid}: scenario {s.get('number')}: expected_s: expected a positive number "
+                         f"of seconds, got {value!r:.40}")
+    return float(value)
+
+
+def _disrupts(rid: str, s: dict) -> tuple[str, ...]:
+    value = s.get("disrupts") or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"catalogue {rid}: scenario {s.get('number')}: disrupts: expected a list of tags "
+                         f"(the shared services it interrupts), got {value!r:.60}")
+    return tuple(value)
+
+
 def _parse(raw: dict) -> dict[str, Requirement]:
     out: dict[str, Requirement] = {}
     for rid, entry in raw.items():
@@ -77,6 +101,8 @@ def _parse(raw: dict) -> dict[str, Requirement]:
                 title=s["title"],
                 notebook=s["notebook"],
                 proofs=tuple((proof_id(rid, s["number"], i), text) for i, text in enumerate(s["proofs"], 1)),
+                expected_s=_expected_s(rid, s),
+                disrupts=_disrupts(rid, s),
             )
             for s in entry["scenarios"]
         )
