@@ -7,6 +7,7 @@ with the system Chromium (``page.pdf()``): A4, header, footer with requirement, 
 """
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import nbformat
@@ -140,10 +141,15 @@ def proof_html(nb: nbformat.NotebookNode, result: dict, notebook_sha256: str) ->
 
 async def export_proof_pdf(browser, notebook_path: Path, result: dict, pdf_path: Path, notebook_sha256: str
                            ) -> Path:
-    nb = nbformat.read(str(notebook_path), as_version=4)
     from .printimages import compact_screenshots
 
-    html_text = compact_screenshots(proof_html(nb, result, notebook_sha256))
+    def build() -> str:
+        nb = nbformat.read(str(notebook_path), as_version=4)
+        return compact_screenshots(proof_html(nb, result, notebook_sha256))
+
+    # CPU work (nbconvert, screenshots reduced for print) off the event loop, which meanwhile keeps
+    # serving the other workers' kernels and browser pages
+    html_text = await asyncio.to_thread(build)
     header = band(f"Preuve Ségur — {result['requirement']} — {result['product']} {result['version']}",
                   f"Verdict : {result['verdict']}")
     footer = band(f"{result['scenario']} · exécution {result['run_id']}", page_numbers=True)

@@ -40,8 +40,11 @@ def _reduce(img):
 
 
 def _png(img) -> str:
+    """The picture for Chromium only: Chromium decodes it and deflates the pixels into the PDF itself,
+    so a stronger compression here costs time and changes nothing in the proof (measured on the demo
+    campaign's 69 screenshots: optimize=True spent 1.8 s more CPU for the same PDF sizes)."""
     buf = io.BytesIO()
-    img.save(buf, "PNG", optimize=True)
+    img.save(buf, "PNG", compress_level=1)
     return base64.b64encode(buf.getvalue()).decode()
 
 
