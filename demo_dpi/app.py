@@ -64,7 +64,7 @@ class Settings:
     dmp_url: str = ""         # the DMP (simulator) the DPI queries and feeds; '' = no DMP configured
     mss_from: str = "Demo DPI <dpi.demo@etablissement.demo-mssante.test>"  # the DPI's MSSanté mailbox
     mss_nil: str = "DEMO-SEGUR-NIL-0042"  # Ségur registration number, sent as X-MSS-NIL
-    dmp_send_delay_s: float = 3.0  # validated documents leave for the DMP after this delay (user may cancel)
+    dmp_send_delay_s: float = 2.0  # validated documents leave for the DMP after this delay (user may cancel)
 
 
 LAYOUT = """<!doctype html>

@@ -469,7 +469,7 @@ def register(app, ctx) -> None:
 
 # --- background sender ------------------------------------------------------------------------------
 log = logging.getLogger("demo_dpi.dmp_sender")
-RETRY_S = 2.0   # while the DMP is unreachable, a queued document is retried this often
+RETRY_S = 1.0   # while the DMP is unreachable, a queued document is retried this often
 
 
 def _resource(d, p) -> dict:
@@ -517,7 +517,7 @@ def _sender(settings) -> None:
     from . import db
 
     while True:
-        time.sleep(0.5)
+        time.sleep(0.25)
         try:
             conn = db.connect(settings.db_path)
         except Exception:  # noqa: BLE001 — the database may be briefly locked; try again

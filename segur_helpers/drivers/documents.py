@@ -127,7 +127,7 @@ class Documents(Capability):
         """Follow that link (as the user would) and read the documentation: its stages and actors."""
 
     async def wait_dmp_state(self, doc: DocumentRef, states: tuple[str, ...], timeout: float = 30.0,
-                             interval: float = 1.0) -> DocumentView:
+                             interval: float = 0.5) -> DocumentView:
         """Reopen the document's screen until its DMP send is in one of ``states`` (or ``timeout``
         seconds passed); the last screen is returned either way (DMP status highlighted). Only reads
         the screen: it is no user action on the document."""

@@ -63,8 +63,12 @@ async def envoi_en_tache_de_fond(proof: Proof) -> None:
 @step(2, "Annulation automatique : opposition du patient, absence de DMP, autorisation insuffisante")
 async def annulations_automatiques(proof: Proof) -> None:
     docs = proof.driver.documents
+    # every case validated first, then each awaited: the system decides them in parallel
+    validated = []
     for case in proof.data["cancelled_cases"]:
         ref, _ = await _new_validated(proof, case["patient"], f"{proof.data['document']['title']} ({case['label']})")
+        validated.append((case, ref))
+    for case, ref in validated:
         view = await docs.wait_dmp_state(ref, DONE, timeout=_wait(proof))
         shot = await proof.screenshot(view, f"{case['label']} : document n° {ref.id} validé")
         found, kept = await _in_dmp(proof, ref, f"{case['label']} : recherche du document dans le DMP")

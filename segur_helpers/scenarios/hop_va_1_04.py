@@ -55,7 +55,7 @@ async def valider_et_constater_envoi(proof: Proof, ref: DocumentRef | None) -> N
         exchange, found = await proof.driver.dmp.search(ins, oid, unique_id=ref.unique_id)
         if found or time.monotonic() >= deadline:
             break
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
     kept = keep_exchange(proof, exchange, f"Recherche du document {ref.unique_id} dans le DMP du patient")
     proof.check("Le document est arrivé dans le DMP du patient, sans autre action de l'utilisateur",
                 expected=f"document {ref.unique_id} présent dans le DMP",
