@@ -635,7 +635,7 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
     client = await Client(run.options.scheduler, asynchronous=True, timeout="20s")
     # the run's Chromium listens on 127.0.0.1: only workers on this machine can use it
     env = {k: v for k, v in _kernel_env(endpoint if _local_scheduler(run.options.scheduler) else None).items()
-           if k in ("PYTHONPATH", "PYDEVD_DISABLE_FILE_VALIDATION", "SEGUR_CDP_ENDPOINT", "SEGUR_CATALOG_EXTRA")}
+           if k in ("PYTHONPATH", "PYDEVD_DISABLE_FILE_VALIDATION", "SEGUR_BROWSER_ENDPOINT", "SEGUR_CATALOG_EXTRA")}
     gate = Gate(items)
     try:
         async def one(item: Planned):
@@ -732,7 +732,7 @@ async def _session(run: _Run, record: dict, planned: list[Planned], items: list[
     server = await asyncio.to_thread(ChromiumServer().start)
     try:
         async with async_playwright() as pw:
-            export_browser = await pw.chromium.connect_over_cdp(server.endpoint)
+            export_browser = await pw.chromium.connect(server.endpoint)
             try:
                 status = await _workers(run, items, server.endpoint, export_browser)
             finally:

@@ -1,81 +1,117 @@
-"""One Chromium for a whole run, shared by every proof (each in its own browser context).
+"""One Chromium for a whole run, shared by every proof (each in its own browser contexts).
 
-Python Playwright has no ``launch_server``; instead the batch starts the system Chromium headless with
-``--remote-debugging-port=0`` and reads the DevTools port from the ``DevToolsActivePort`` file Chromium
-writes in its ``--user-data-dir``. The endpoint goes to the kernels in ``$SEGUR_CDP_ENDPOINT``;
-``open_proof`` then connects with ``chromium.connect_over_cdp`` (kept open for the kernel's life, so a
-warm kernel pays the connection once) and creates its own contexts. Without the variable (JupyterLab)
-a proof launches its own browser as before.
+The batch starts Playwright's browser server (``playwright launch-server``, the Node ``launchServer``
+that Python Playwright has no function for) on the system Chromium, listening on 127.0.0.1 behind an
+unguessable path. The endpoint goes to the kernels in ``$SEGUR_BROWSER_ENDPOINT``; ``open_proof``
+connects with ``chromium.connect`` (kept open for the kernel's life, so a warm kernel pays the
+connection once) and creates its own contexts. Without the variable (JupyterLab) a proof launches its
+own browser.
+
+Why a Playwright server and not Chromium's DevTools port (``connect_over_cdp``, used until
+2026-11-25): over CDP every client attaches to every page of the browser, so each kernel's Playwright
+also processed the other kernels' pages and the PDF printing (measured: two idle CDP clients add 20 to
+30 % CPU to the one working). A Playwright server gives each connection its own contexts and events
+only.
 """
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from .browser import CHROMIUM_ARGS, find_chromium, is_headless_shell
+from .browser import CHROMIUM_ARGS, find_chromium
 from .errors import UserError
 
-ENDPOINT_ENV = "SEGUR_CDP_ENDPOINT"
+ENDPOINT_ENV = "SEGUR_BROWSER_ENDPOINT"
 
 
 class ChromiumServer:
-    """The system Chromium, headless, reachable over the DevTools protocol on 127.0.0.1."""
+    """The system Chromium, headless, behind a Playwright browser server on 127.0.0.1."""
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
-        self.profile: str | None = None
+        self.config: str | None = None
         self.endpoint: str | None = None
 
     def start(self, timeout: float = 30.0) -> "ChromiumServer":
-        self.profile = tempfile.mkdtemp(prefix="segur-chromium-")
-        exe = find_chromium()
-        args = [exe, *([] if is_headless_shell(exe) else ["--headless=new"]), "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "--hide-scrollbars",
-                "--mute-audio", *CHROMIUM_ARGS, "about:blank"]
-        # its own session: a Ctrl-C in the terminal reaches the batch, which then closes it in order
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        marker = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            lines = marker.read_text().splitlines() if marker.is_file() else []
-            if len(lines) >= 2 and lines[0].strip().isdigit():
-                self.endpoint = f"ws://127.0.0.1:{lines[0].strip()}{lines[1].strip()}"
-                return self
-            time.sleep(0.05)
+        fd, self.config = tempfile.mkstemp(prefix="segur-browser-", suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"executablePath": find_chromium(), "headless": True, "host": "127.0.0.1", "port": 0,
+                       "args": [*CHROMIUM_ARGS, "--hide-scrollbars", "--mute-audio"]}, fh)
+        # its own session: a Ctrl-C in the terminal reaches the batch, which then closes it in order, and
+        # stop() ends the whole group (Node, the Chromium wrapper script and Chromium's processes)
+        from playwright._impl._driver import compute_driver_executable
+
+        node, cli = compute_driver_executable()   # Playwright's own Node and CLI, as `playwright` runs them
+        self.proc = subprocess.Popen([str(node), str(cli), "launch-server", "--browser", "chromium",
+                                      "--config", self.config], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        endpoint = line[0].strip() if line else ""
+        if endpoint.startswith("ws://127.0.0.1:"):
+            self.endpoint = endpoint
+            return self
         self.stop()
-        raise UserError("the system Chromium did not start with remote debugging; expected a working "
-                        "headless Chromium (check SEGUR_CHROMIUM)")
+        raise UserError("the system Chromium did not start behind Playwright's browser server; expected a "
+                        "working headless Chromium (check SEGUR_CHROMIUM)")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+        if self.proc is not None:
+            group = self.proc.pid
+            # SIGTERM to the server alone: it closes Chromium and removes its temporary profile; whatever
+            # is left of the group after that (a hung Chromium) is killed
             try:
-                self.proc.wait(10)
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if not _group_ended(self.proc, group, 10):
+                try:
+                    os.killpg(group, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _group_ended(self.proc, group, 10)
+            try:
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+                pass
+            if self.proc.stdout:
+                self.proc.stdout.close()
         self.proc = None
-        if self.profile:
-            shutil.rmtree(self.profile, ignore_errors=True)
-            self.profile = None
+        if self.config:
+            Path(self.config).unlink(missing_ok=True)
+            self.config = None
 
 
-# -- kernel side: one Playwright and one CDP connection per kernel process ---------------------------
+def _group_ended(leader: subprocess.Popen, group: int, timeout: float) -> bool:
+    """Wait until no process of ``group`` is left (the leader reaped, the others by init)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        leader.poll()
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# -- kernel side: one Playwright and one connection per kernel process ------------------------------
 _shared: dict = {}
 
 
 async def connect_shared():
-    """The run's shared Chromium (``$SEGUR_CDP_ENDPOINT``), connected once per process and reused."""
+    """The run's shared Chromium (``$SEGUR_BROWSER_ENDPOINT``), connected once per process and reused."""
     endpoint = os.environ[ENDPOINT_ENV]
     browser = _shared.get("browser")
     if browser is not None and browser.is_connected() and _shared.get("endpoint") == endpoint:
@@ -84,7 +120,7 @@ async def connect_shared():
 
     if _shared.get("pw") is None:
         _shared["pw"] = await async_playwright().start()
-    browser = await _shared["pw"].chromium.connect_over_cdp(endpoint)
+    browser = await _shared["pw"].chromium.connect(endpoint)
     _shared.update(browser=browser, endpoint=endpoint)
     return browser
 

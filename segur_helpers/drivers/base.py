@@ -41,6 +41,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..params import Campaign, Secrets
 
 
+async def download_bytes(download) -> bytes:
+    """The content of a Playwright download. In a batch run the browser is remote (the run's shared
+    Chromium behind Playwright's server), where ``download.path()`` is unavailable: ``save_as`` copies
+    the file to this machine in both cases."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix="segur-download-")
+    os.close(fd)
+    try:
+        await download.save_as(tmp)
+        with open(tmp, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(tmp)
+
+
 @dataclass
 class View:
     """A screen of the target as the user sees it.

@@ -5,7 +5,7 @@ import io
 import re
 
 from .account_review import AccountReview, CountView, Extract, RequestView
-from .base import View
+from .base import View, download_bytes
 
 
 class DemoAccountReview(AccountReview):
@@ -19,7 +19,7 @@ class DemoAccountReview(AccountReview):
         async with page.expect_download() as info:
             await page.click("#export-accounts")
         download = await info.value
-        data = open(await download.path(), "rb").read()
+        data = await download_bytes(download)
         view = View(page=page, highlight="#export-section", observed=f"fichier {download.suggested_filename} "
                     f"téléchargé ({len(data)} octets)", url=page.url)
         return view, Extract(data=data, filename=download.suggested_filename, how="export")
