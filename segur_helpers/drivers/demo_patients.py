@@ -54,15 +54,18 @@ class DemoPatients(Patients):
         message = await _text(page, DMP_STATUS)
         if state == "blocked" and message.startswith("DMP indisponible"):
             state = "error"
+        # one round trip per list, not one per row: a patient's DMP may list hundreds of documents
         counts = {}
-        for item in await page.locator("[data-testid=dmp-count]").all():
-            if await item.is_visible():
-                m = re.search(r":\s*(\d+)\s*$", (await item.inner_text()).strip())
-                counts[await item.get_attribute("data-type") or ""] = int(m.group(1)) if m else 0
-        uids = [await r.get_attribute("data-unique-id") or "" for r in await page.locator("#dmp-documents tbody tr[data-unique-id]").all()]
-        local = {}
-        for r in await page.locator("#local-documents tbody tr[data-doc-id]").all():
-            local[await r.get_attribute("data-unique-id") or ""] = await r.get_attribute("data-doc-id") or ""
+        for kind, text in await page.locator("[data-testid=dmp-count]").evaluate_all(
+                "items => items.filter(e => { const r = e.getBoundingClientRect();"
+                " return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; })"
+                ".map(e => [e.dataset.type || '', e.innerText])"):
+            m = re.search(r":\s*(\d+)\s*$", text.strip())
+            counts[kind] = int(m.group(1)) if m else 0
+        uids = await page.locator("#dmp-documents tbody tr[data-unique-id]").evaluate_all(
+            "rows => rows.map(r => r.dataset.uniqueId || '')")
+        local = dict(await page.locator("#local-documents tbody tr[data-doc-id]").evaluate_all(
+            "rows => rows.map(r => [r.dataset.uniqueId || '', r.dataset.docId || ''])"))
         banner = await _text(page, BANNER, visible_only=True)
         secret = await _text(page, SECRET, visible_only=True)
         if highlight is None:
@@ -200,11 +203,13 @@ class DemoStatistics(Statistics):
         page = await self.driver.admin_page()
         await page.goto(self.driver.url(f"/stats/dmp?from={start}&to={end}"))
         rows = {}
-        for tr in await page.locator("#dmp-stats tbody tr").all():
-            month = await tr.get_attribute("data-month") or ""
-            values = {"n": int((await tr.locator("td.n").inner_text()).strip())}
-            for k in ("1", "2", "3"):
-                m = re.match(r"\s*(\d+)\s*/", await tr.locator(f"td.r{k}").inner_text())
+        table = await page.locator("#dmp-stats tbody tr").evaluate_all(
+            "trs => trs.map(tr => [tr.dataset.month || '', ...['n', 'r1', 'r2', 'r3'].map("
+            "c => (tr.querySelector('td.' + c) || {innerText: ''}).innerText)])")
+        for month, n, *ratios in table:
+            values = {"n": int(n.strip())}
+            for k, text in zip(("1", "2", "3"), ratios):
+                m = re.match(r"\s*(\d+)\s*/", text)
                 values[f"k{k}"] = int(m.group(1)) if m else -1
             rows[month] = values
         total = rows.get("total", {})
