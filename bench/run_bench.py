@@ -14,8 +14,10 @@
 
 nbconvert's webpdf launches Playwright's own Chromium download, which referencing machines do not
 have; the naive loop is given the same system Chromium through a ``PLAYWRIGHT_BROWSERS_PATH`` folder
-where the expected headless-shell path runs ``/usr/bin/chromium`` — the exact command a user types,
-with the same browser as ``segur``.
+where the expected browser paths run the toolkit's Chromium (``find_chromium()``: Debian's
+headless shell when installed) — the exact command a user types, with the same browser as ``segur``.
+
+``--figures 1,4`` measures only some figures.
 """
 from __future__ import annotations
 
