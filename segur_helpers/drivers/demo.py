@@ -6,8 +6,6 @@ It never imports demo_dpi: it only knows its screens.
 """
 from __future__ import annotations
 
-import re
-
 from .base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification
 from .demo_dmp import DemoDmp
 from .demo_dmp_link import DemoDmpLink
@@ -17,7 +15,7 @@ from .demo_account_review import DemoAccountReview
 from .demo_contact import DemoContactChanges
 from .demo_directory_sync import DemoDirectorySync
 from .demo_identity import DemoFederatedLogin
-from .demo_common import extract_verification, follow_verification
+from .demo_common import created_id, extract_verification, follow_verification
 from .mailboxes import mailbox_from_params
 
 STATUS = "[data-testid=email-status]"
@@ -35,11 +33,7 @@ class DemoAccounts(Accounts):
         await page.select_option("#profession", label=professional.get("profession", "Médecin"))
         await page.click("#create-account")
         await page.wait_for_load_state("load")
-        m = re.search(r"/accounts/(\d+)$", page.url)
-        if not m:
-            flash = await page.locator(".flash.error").all_inner_texts()
-            raise RuntimeError("account not created: " + ("; ".join(flash) or f"landed on {page.url}"))
-        return AccountRef(id=m.group(1), email=str(professional["email"]),
+        return AccountRef(id=await created_id(page, "/accounts", "account not created"), email=str(professional["email"]),
                           label=f"{professional['prenom']} {professional['nom']}")
 
     async def show(self, account):

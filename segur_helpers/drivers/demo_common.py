@@ -8,6 +8,16 @@ from .base import MailMessage, Verification, VerificationView
 VERIFY_RESULT = "[data-testid=verify-result]"
 
 
+async def created_id(page, path: str, what: str) -> str:
+    """After a creation form was submitted: the new record's id, read from the screen the demo DPI
+    redirected to (``<path>/<id>``), else RuntimeError with the errors the DPI flashed."""
+    m = re.search(re.escape(path) + r"/(\d+)$", page.url)
+    if not m:
+        flash = await page.locator(".flash.error").all_inner_texts()
+        raise RuntimeError(f"{what}: " + ("; ".join(flash) or f"landed on {page.url}"))
+    return m.group(1)
+
+
 def extract_verification(message: MailMessage, link_path: str) -> Verification:
     """The code and the link of a demo DPI verification message whose link goes to ``link_path``."""
     text = message.text

@@ -5,6 +5,7 @@ import re
 import time
 
 from .base import View
+from .demo_common import created_id
 from .documents import DocumentFormView, DocumentRef, Documents, DocumentView, WorkflowDocView, WorkflowStage
 
 DMP_STATUS = "[data-testid=dmp-status]"
@@ -51,14 +52,11 @@ class DemoDocuments(Documents):
     async def save(self, form):
         page = form.page
         await self._click_and_load(page, "#create-document")
-        m = re.search(r"/circuit/documents/(\d+)$", page.url)
-        if not m:
-            flash = await page.locator(".flash.error").all_inner_texts()
-            raise RuntimeError("document not saved: " + ("; ".join(flash) or f"landed on {page.url}"))
+        doc_id = await created_id(page, "/circuit/documents", "document not saved")
         title = (await page.locator("h1").inner_text()).split("—", 1)[-1].strip()
         ins = re.search(r"INS (\S+)", await page.locator("#document-detail").inner_text())
         unique_id = (await page.locator("[data-testid=unique-id]").inner_text()).strip()
-        return DocumentRef(id=m.group(1), patient=ins.group(1) if ins else "", title=title,
+        return DocumentRef(id=doc_id, patient=ins.group(1) if ins else "", title=title,
                            type=(await page.locator("[data-testid=doc-type]").inner_text()).split(" (")[0],
                            unique_id=unique_id)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from .demo_common import created_id
 from .patients import ActionView, AdmissionView, DocumentView, PatientFileView, PatientRef, Patients
 from .statistics import Statistics, StatsView
 
@@ -88,14 +89,11 @@ class DemoPatients(Patients):
         await page.select_option("#ins_oid", str(patient["ins_oid"]))
         await page.click("#create-patient")
         await page.wait_for_load_state("load")
-        m = re.search(r"/patients/(\d+)$", page.url)
-        if not m:
-            flash = await page.locator(".flash.error").all_inner_texts()
-            raise RuntimeError("patient not registered: " + ("; ".join(flash) or f"landed on {page.url}"))
+        patient_id = await created_id(page, "/patients", "patient not registered")
         if await page.locator("#discharge").count():
             await page.click("#discharge")
             await page.wait_for_load_state("load")
-        return PatientRef(id=m.group(1), label=f"{patient['prenom']} {str(patient['nom']).upper()}",
+        return PatientRef(id=patient_id, label=f"{patient['prenom']} {str(patient['nom']).upper()}",
                           ins=str(patient["ins"]), ins_oid=str(patient["ins_oid"]))
 
     async def open_file(self, patient, pro):
