@@ -11,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import Flask, abort, g, redirect, render_template_string, request, session, url_for
+from flask import Flask, abort, redirect, render_template_string, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import db
@@ -148,16 +148,7 @@ def create_app(settings: Settings) -> Flask:
     admin_hash = generate_password_hash(settings.admin_password)
     db.init(settings.db_path)
 
-    def conn():
-        if "db" not in g:
-            g.db = db.connect(settings.db_path)
-        return g.db
-
-    @app.teardown_appcontext
-    def _close(_exc):
-        c = g.pop("db", None)
-        if c is not None:
-            c.close()
+    conn = db.per_request(app, lambda: db.connect(settings.db_path))
 
     def page(title: str, body: str, status: int = 200, **ctx):
         inner = render_template_string(body, **ctx)

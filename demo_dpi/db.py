@@ -28,6 +28,25 @@ CREATE TABLE IF NOT EXISTS email_verifications (
 """
 
 
+def per_request(app, open_connection):
+    """``conn()`` for a Flask app: one connection per request (``open_connection()``), closed when
+    the request ends."""
+    from flask import g
+
+    def conn() -> sqlite3.Connection:
+        if "db" not in g:
+            g.db = open_connection()
+        return g.db
+
+    @app.teardown_appcontext
+    def _close(_exc):
+        c = g.pop("db", None)
+        if c is not None:
+            c.close()
+
+    return conn
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
     conn.row_factory = sqlite3.Row

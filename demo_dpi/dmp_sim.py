@@ -99,6 +99,8 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 
+from .db import per_request
+
 TEST_INS_OIDS = ("1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
 #: Fictitious INS (test OID) whose DMP situation is fixed: absent (no DMP) or refused (no write access).
 PATIENT_SITUATIONS = {
@@ -160,17 +162,12 @@ def create_app(db_path: str) -> Flask:
         c.execute("PRAGMA journal_mode=WAL")
         c.executescript(SCHEMA)
 
-    def conn() -> sqlite3.Connection:
-        if "db" not in g:
-            g.db = sqlite3.connect(db_path, timeout=10, isolation_level=None)
-            g.db.row_factory = sqlite3.Row
-        return g.db
+    def connect() -> sqlite3.Connection:
+        c = sqlite3.connect(db_path, timeout=10, isolation_level=None)
+        c.row_factory = sqlite3.Row
+        return c
 
-    @app.teardown_appcontext
-    def _close(_exc):
-        c = g.pop("db", None)
-        if c is not None:
-            c.close()
+    conn = per_request(app, connect)
 
     @app.after_request
     def _log(resp: Response):
