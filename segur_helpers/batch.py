@@ -125,7 +125,7 @@ def measured_durations(campaign_dir: Path, runs: int = 10) -> dict[str, float]:
     out: dict[str, float] = {}
     for path in records[:runs]:
         try:
-            proofs = json.loads(path.read_text(encoding="utf-8")).get("proofs") or []
+            proofs = read_json(path).get("proofs") or []
         except (OSError, ValueError):
             continue
         for p in proofs:

@@ -32,12 +32,6 @@ CHROMIUM_ARGS = [
 _CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def is_headless_shell(path: str) -> bool:
-    """True for a Chromium headless shell build (always headless, no ``--headless=new`` mode)."""
-    name = os.path.basename(os.path.realpath(path)) + os.path.basename(path)
-    return "headless-shell" in name or "headless_shell" in name
-
-
 def find_chromium() -> str:
     """Path of the system Chromium: ``$SEGUR_CHROMIUM`` or the first one on PATH (the headless shell
     when installed, else the full browser)."""

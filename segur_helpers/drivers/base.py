@@ -32,7 +32,9 @@ from __future__ import annotations
 import abc
 import email
 import email.policy
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -45,9 +47,6 @@ async def download_bytes(download) -> bytes:
     """The content of a Playwright download. In a batch run the browser is remote (the run's shared
     Chromium behind Playwright's server), where ``download.path()`` is unavailable: ``save_as`` copies
     the file to this machine in both cases."""
-    import os
-    import tempfile
-
     fd, tmp = tempfile.mkstemp(prefix="segur-download-")
     os.close(fd)
     try:
