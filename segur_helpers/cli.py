@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="the requirements and scenarios the toolkit covers")
     lst.add_argument("params", nargs="?", help="only those in this campaign's scope")
     lst.set_defaults(func=_cmd_list)
-    from . import catalog_cli, driver_check
+    from . import catalog_cli
+    from .drivers import check as driver_check
 
     catalog_cli.register(sub)  # catalog, justify, bundle
     driver_check.register(sub)  # driver check, init, lab

@@ -23,3 +23,7 @@ class TargetUnreachable(Exception):
 
 class PatientRefused(UserError):
     """A step would touch a patient whose INS is not under a test OID, and the campaign does not allow it."""
+
+
+class ManualEvidenceMissing(Exception):
+    """A step marked manual has no evidence file where the campaign says (batch run)."""

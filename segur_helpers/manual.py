@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from .clock import now_paris
 from .drivers.base import MailMessage
+from .errors import ManualEvidenceMissing
 from .evidence import EvidenceItem, esc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,10 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
                "webp": "image/webp"}
-
-
-class ManualEvidenceMissing(Exception):
-    """A step marked manual has no evidence file where the campaign says (batch run)."""
 
 
 @dataclass
@@ -68,7 +66,6 @@ def _interactive_fill(proof: "Proof", step: int, conf: dict, missing: list[Path]
     if not att.get("action"):
         att["action"] = _ask(f"Étape {step} — ce qui a été fait : ")
     if not att.get("at"):
-        from .proof import now_paris
         att["at"] = now_paris().isoformat(timespec="minutes")
 
 

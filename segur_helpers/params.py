@@ -434,7 +434,7 @@ def _manual_steps(node: Any, requirement: "catalog.Requirement", path: Path, whe
         return {}
     if not isinstance(node, dict):
         raise _fail(path, where, f"expected a mapping of step numbers (e.g. 2: {{evidence: …}}), got {_typename(node)}")
-    from .drivers.contract import analyse_module, scenario_modules
+    from .catalog.needs import analyse_module, scenario_modules
 
     steps: dict[int, str] = {}
     aware: set[int] = set()

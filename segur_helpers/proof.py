@@ -20,25 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from zoneinfo import ZoneInfo
 
 from . import __version__, catalog
+from .clock import PARIS, now_paris  # noqa: F401 — PARIS re-exported for existing importers
 from .drivers import DriverContext, load_driver_class
-from .errors import PatientRefused, TargetUnreachable, UserError
+from .errors import ManualEvidenceMissing, PatientRefused, TargetUnreachable, UserError
 from .evidence import Recorder, esc
 from .ids import safe_name
 from .params import Campaign, Secrets, load_campaign
 
-PARIS = ZoneInfo("Europe/Paris")
 CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR = "CONFORME", "NON CONFORME", "NON APPLICABLE", "ERREUR"
 VERDICTS = (CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR)
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.json"  # the step under way (removed when the proof closes)
 TOOLKIT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def now_paris() -> datetime:
-    return datetime.now(PARIS)
 
 
 def default_outputs() -> Path:
@@ -155,7 +150,6 @@ class Proof:
         """Mark the proof ERREUR (could not run) with the cause, once."""
         if self.error is not None:
             return
-        from .manual import ManualEvidenceMissing
         if isinstance(exc, TargetUnreachable):
             kind, message = "target_unreachable", str(exc)
         elif isinstance(exc, ManualEvidenceMissing):

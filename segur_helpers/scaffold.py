@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from . import catalog
-from .drivers.contract import analyse_module, scenario_modules
+from .catalog.needs import analyse_module, scenario_modules
 from .errors import UserError
 from .ids import safe_name
 from .proof import TOOLKIT_ROOT

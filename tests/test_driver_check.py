@@ -5,11 +5,11 @@ import os
 import textwrap
 
 from conftest import campaign_dict, run_segur
-from segur_helpers.drivers.contract import analyse_source
+from segur_helpers.catalog.needs import analyse_source
 
 BROKEN = textwrap.dedent('''
     from segur_helpers.drivers.base import Accounts
-    from segur_helpers.drivers.demo import DemoAccounts, DemoDriver
+    from demo_dpi.driver import DemoAccounts, DemoDriver
     from segur_helpers.drivers.mailboxes import mailbox_from_params
 
 

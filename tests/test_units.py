@@ -101,11 +101,11 @@ def test_demo_dpi_rejects_bad_form_and_anonymous(demo_app):
 
 def test_driver_named_in_params():
     from segur_helpers.drivers import Driver, load_driver_class
-    from segur_helpers.drivers.demo import DemoDriver
+    from demo_dpi.driver import DemoDriver
     from segur_helpers.errors import UserError
 
     assert load_driver_class("demo") is DemoDriver
-    assert load_driver_class("segur_helpers.drivers.demo:DemoDriver") is DemoDriver  # a vendor's module:Class
+    assert load_driver_class("demo_dpi.driver:DemoDriver") is DemoDriver  # a vendor's module:Class
     for bad, needle in (("nosuch", "unknown driver"), ("nosuch_pkg.mod:Driver", "cannot import"),
                         ("segur_helpers.ids:safe_name", "not a subclass")):
         with pytest.raises(UserError, match=needle):

@@ -1,42 +1,76 @@
-"""Drivers: how the toolkit reaches a target. ``load_driver_class`` reads the params' ``driver:``."""
+"""The driver contract: how the toolkit reaches a target, and what a vendor implements.
+
+A driver is a :class:`Driver` subclass holding one object per *capability*; notebooks call capabilities,
+never screens. This folder is what a vendor reads:
+
+| module | what |
+|---|---|
+| ``base.py`` | ``Driver``, ``DriverContext``, ``Capability``, ``View``; the ``accounts`` and ``mailbox`` interfaces |
+| ``contact.py``, ``account_review.py``, ``directory_sync.py``, ``identity.py``, ``patients.py``, ``statistics.py``, ``documents.py``, ``dmp.py``, ``dmp_link.py`` | the other capability interfaces, one per module: the class to subclass and what each method returns and leaves as evidence |
+| ``mailboxes.py``, ``directory.py``, ``yaml_driver.py`` | generic drivers any campaign can use: Maildir/IMAP mailboxes, the hospital's LDAP directory, the no-code YAML web driver |
+| ``contract.py``, ``check.py`` | which interfaces exist, and ``segur driver check``: what each requirement's scenario needs against what a driver provides |
+
+Implementations live with the product they drive: the demo's is ``demo_dpi/driver/``, a vendor's is its
+own module named in the campaign (``driver: vendor_pkg.module:Driver``).
+
+Named drivers are a registry: the ``segur.drivers`` entry-point group (this project registers ``demo``;
+a vendor's package may register its own name the same way). Identity providers' test switches
+(``data.identity_provider.kind``) are the ``segur.identity_providers`` group.
+"""
 from __future__ import annotations
 
 import importlib
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from ..errors import UserError
 from .base import (AccountRef, Accounts, AccountView, Driver, DriverContext, MailMessage, Mailbox,
                    Verification, VerificationView, View)
 
-BUILTIN = {"demo": "segur_helpers.drivers.demo:DemoDriver"}
+DRIVERS_GROUP = "segur.drivers"
+IDENTITY_PROVIDERS_GROUP = "segur.identity_providers"
 
 __all__ = ["AccountRef", "Accounts", "AccountView", "Driver", "DriverContext", "MailMessage", "Mailbox",
-           "Verification", "VerificationView", "View", "load_driver_class", "BUILTIN"]
+           "Verification", "VerificationView", "View", "load_driver_class", "registered", "load_registered"]
 
 
-def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
-    """``demo``, ``vendor_pkg.module:Driver`` or ``yaml:map.yaml`` (relative to the params ``file``) → the
-    driver class (one clear line when it fails; a YAML map is validated here, before any run)."""
-    if spec.startswith("yaml:"):
-        from .yaml_driver import YamlDriver, load_map, map_path
-        load_map(map_path(spec, file), params_file=file)
-        return YamlDriver
-    target = BUILTIN.get(spec, spec)
-    if ":" not in target:
-        raise UserError(f"unknown driver {spec!r}; expected one of {', '.join(BUILTIN)} or module:Class",
-                        file=file, key="driver")
+def registered(group: str) -> dict[str, str]:
+    """The names registered in an entry-point ``group``: ``{name: "module:Class"}``."""
+    return {ep.name: ep.value for ep in entry_points(group=group)}
+
+
+def load_registered(target: str, *, file: str | None, key: str, near_params: bool = True):
+    """``module:Name`` → that module's attribute, None when it has none (one clear line when the module
+    cannot be imported). A module next to the params ``file`` is found too (a vendor's driver module may
+    sit beside its campaign)."""
     module_name, _, cls_name = target.partition(":")
-    if file and spec not in BUILTIN:  # a vendor's driver module may sit next to its params file
+    if file and near_params:
         folder = str(Path(file).resolve().parent)
         if folder not in sys.path:
             sys.path.append(folder)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UserError(f"cannot import module {module_name!r} ({exc}); expected an importable driver module",
-                        file=file, key="driver") from None
-    cls = getattr(module, cls_name, None)
+        raise UserError(f"cannot import module {module_name!r} ({exc}); expected an importable module",
+                        file=file, key=key) from None
+    return getattr(module, cls_name, None)
+
+
+def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
+    """``demo`` (a registered name), ``vendor_pkg.module:Driver`` or ``yaml:map.yaml`` (relative to the
+    params ``file``) → the driver class (one clear line when it fails; a YAML map is validated here,
+    before any run)."""
+    if spec.startswith("yaml:"):
+        from .yaml_driver import YamlDriver, load_map, map_path
+        load_map(map_path(spec, file), params_file=file)
+        return YamlDriver
+    names = registered(DRIVERS_GROUP)
+    target = names.get(spec, spec)
+    if ":" not in target:
+        raise UserError(f"unknown driver {spec!r}; expected one of {', '.join(sorted(names))} or module:Class",
+                        file=file, key="driver")
+    cls = load_registered(target, file=file, key="driver", near_params=spec not in names)
     if not (isinstance(cls, type) and issubclass(cls, Driver)):
         raise UserError(f"{target!r} is not a subclass of segur_helpers.drivers.Driver", file=file, key="driver")
     return cls

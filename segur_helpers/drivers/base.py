@@ -1,7 +1,7 @@
 """The driver contract: how the toolkit reaches a target, one small class per capability.
 
 Notebooks call capabilities (``proof.driver.accounts.create(...)``), never raw selectors, so a vendor
-adapts the toolkit to its product by writing one driver module (see ``drivers/demo.py``) and naming
+adapts the toolkit to its product by writing one driver module (the demo DPI's is ``demo_dpi/driver/``) and naming
 it in the campaign params (``driver: vendor_pkg.module:Driver``).
 
 Each method says what it must leave for the evidence: a :class:`View` is what the screen shows (a

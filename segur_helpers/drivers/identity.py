@@ -120,12 +120,18 @@ class IdentityProvider(abc.ABC):
 
 
 def identity_provider(conf: dict, *, secrets, where: str = "data.identity_provider") -> IdentityProvider:
+    """The test switch of the campaign's identity provider: ``kind`` is a registered name (the
+    ``segur.identity_providers`` entry points; this project registers ``demo``) or ``module:Class``."""
+    from . import IDENTITY_PROVIDERS_GROUP, load_registered, registered
+
     kind = conf.get("kind", "demo")
-    if kind == "demo":
-        from .demo_identity import DemoIdentityProvider
-        return DemoIdentityProvider(conf, secrets=secrets, where=where)
-    if re.fullmatch(r"[\w.]+:\w+", kind):
-        import importlib
-        module, _, cls = kind.partition(":")
-        return getattr(importlib.import_module(module), cls)(conf, secrets=secrets, where=where)
-    raise UserError(f"{kind!r}; expected demo or module:Class", key=f"{where}.kind")
+    names = registered(IDENTITY_PROVIDERS_GROUP)
+    target = names.get(kind, kind)
+    if not re.fullmatch(r"[\w.]+:\w+", target):
+        raise UserError(f"{kind!r}; expected {' or '.join(sorted(names)) or 'a registered name'} or module:Class",
+                        key=f"{where}.kind")
+    cls = load_registered(target, file=None, key=f"{where}.kind")
+    if not (isinstance(cls, type) and issubclass(cls, IdentityProvider)):
+        raise UserError(f"{target!r} is not a subclass of segur_helpers.drivers.identity.IdentityProvider",
+                        key=f"{where}.kind")
+    return cls(conf, secrets=secrets, where=where)

@@ -5,7 +5,7 @@ import asyncio
 import time
 from urllib.parse import quote
 
-from .directory_sync import AccessView, DirectorySync, SyncView
+from segur_helpers.drivers.directory_sync import AccessView, DirectorySync, SyncView
 
 LAST = "[data-testid=last-sync]"
 FIELDS = ("login", "nom", "prenom", "email", "profession", "rpps", "source", "active")

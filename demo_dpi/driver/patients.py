@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
-from .demo_common import created_id
-from .patients import ActionView, AdmissionView, DocumentView, PatientFileView, PatientRef, Patients
-from .statistics import Statistics, StatsView
+from segur_helpers.drivers.patients import ActionView, AdmissionView, DocumentView, PatientFileView, PatientRef, Patients
+from segur_helpers.drivers.statistics import Statistics, StatsView
+
+from .common import created_id
 
 SECRET = "[data-testid=secret-connection]"
 BANNER = "[data-testid=dmp-banner]"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 import re
 
-from .account_review import AccountReview, CountView, Extract, RequestView
-from .base import View, download_bytes
+from segur_helpers.drivers.account_review import AccountReview, CountView, Extract, RequestView
+from segur_helpers.drivers.base import View, download_bytes
 
 
 class DemoAccountReview(AccountReview):

@@ -2,21 +2,22 @@
 
 This module is the worked example for vendors (see the README): one class per capability, built on
 Playwright pages, returning views whose highlighted element the recorder outlines on screenshots.
-It never imports demo_dpi: it only knows its screens.
+It never imports the demo target's server modules: it only knows its screens.
 """
 from __future__ import annotations
 
-from .base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification
-from .demo_dmp import DemoDmp
-from .demo_dmp_link import DemoDmpLink
-from .demo_documents import DemoDocuments
-from .demo_patients import DemoPatients, DemoStatistics
-from .demo_account_review import DemoAccountReview
-from .demo_contact import DemoContactChanges
-from .demo_directory_sync import DemoDirectorySync
-from .demo_identity import DemoFederatedLogin
-from .demo_common import created_id, extract_verification, follow_verification
-from .mailboxes import mailbox_from_params
+from segur_helpers.drivers.base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification
+from segur_helpers.drivers.mailboxes import mailbox_from_params
+
+from .account_review import DemoAccountReview
+from .common import created_id, extract_verification, follow_verification
+from .contact import DemoContactChanges
+from .directory_sync import DemoDirectorySync
+from .dmp import DemoDmp
+from .dmp_link import DemoDmpLink
+from .documents import DemoDocuments
+from .identity import DemoFederatedLogin
+from .patients import DemoPatients, DemoStatistics
 
 STATUS = "[data-testid=email-status]"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .base import MailMessage, Verification, VerificationView
+from segur_helpers.drivers.base import MailMessage, Verification, VerificationView
 
 VERIFY_RESULT = "[data-testid=verify-result]"
 

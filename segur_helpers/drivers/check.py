@@ -11,12 +11,12 @@ import asyncio
 import sys
 from dataclasses import dataclass, field
 
-from . import catalog
-from .drivers import DriverContext, load_driver_class
-from .drivers.contract import (analyse_module, capability_interfaces, lenient_capabilities, missing_method,
-                               scenario_modules)
-from .errors import UserError
-from .params import Campaign, Secrets, load_campaign
+from .. import catalog
+from ..catalog.needs import analyse_module, scenario_modules
+from ..errors import UserError
+from ..params import Campaign, Secrets, load_campaign
+from . import DriverContext, load_driver_class
+from .contract import capability_interfaces, lenient_capabilities, missing_method
 
 
 @dataclass
@@ -80,8 +80,8 @@ def needs_of(campaign: Campaign) -> list[tuple[str, list[str], dict[tuple[str, s
 async def check_driver(campaign: Campaign, *, smoke: bool = True) -> Report:
     from playwright.async_api import async_playwright
 
-    from .browser import launch
-    from .proof import check_reachable
+    from ..browser import launch
+    from ..proof import check_reachable
 
     cls = load_driver_class(campaign.driver, file=str(campaign.path))
     report = Report(campaign=campaign.name, driver=f"{campaign.driver} ({cls.__module__}:{cls.__name__})",
@@ -190,7 +190,7 @@ def register(subparsers) -> None:
     chk.add_argument("params", help="campaign params file (YAML)")
     chk.add_argument("--no-smoke", action="store_true", help="do not call the capabilities (offline check)")
     chk.set_defaults(func=_cmd_check)
-    from .scaffold import register as register_scaffold
+    from ..scaffold import register as register_scaffold
     register_scaffold(subparsers)
 
 

@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from ..errors import TargetUnreachable
-from .dmp import RPPS_OID, Dmp, DmpDocument, DmpExchange
+from segur_helpers.drivers.dmp import RPPS_OID, Dmp, DmpDocument, DmpExchange
+from segur_helpers.errors import TargetUnreachable
 
 CONFIDENTIALITY_OID = "2.16.840.1.113883.5.25"
 VISIBILITY_OID = "1.2.250.1.213.1.1.4.13"

@@ -7,8 +7,8 @@ import json
 import urllib.parse
 import urllib.request
 
-from .base import View
-from .identity import FederatedLogin, FederatedSession, IdentityProvider, NavigationRecorder
+from segur_helpers.drivers.base import View
+from segur_helpers.drivers.identity import FederatedLogin, FederatedSession, IdentityProvider, NavigationRecorder
 
 
 class DemoFederatedLogin(FederatedLogin):

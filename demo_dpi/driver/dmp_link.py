@@ -7,9 +7,9 @@ import json
 import urllib.error
 import urllib.request
 
-from ..errors import TargetUnreachable
-from .dmp import DmpExchange
-from .dmp_link import DmpLink
+from segur_helpers.drivers.dmp import DmpExchange
+from segur_helpers.drivers.dmp_link import DmpLink
+from segur_helpers.errors import TargetUnreachable
 
 
 class DemoDmpLink(DmpLink):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 import time
 
-from .base import View
-from .demo_common import created_id
-from .documents import DocumentFormView, DocumentRef, Documents, DocumentView, WorkflowDocView, WorkflowStage
+from segur_helpers.drivers.base import View
+from segur_helpers.drivers.documents import DocumentFormView, DocumentRef, Documents, DocumentView, WorkflowDocView, WorkflowStage
+
+from .common import created_id
 
 DMP_STATUS = "[data-testid=dmp-status]"
 DOC_STATUS = "[data-testid=doc-status]"

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 
-from .base import Verification
-from .demo_common import extract_verification, follow_verification
-from .contact import ContactChanges, ContactView
+from segur_helpers.drivers.base import Verification
+from segur_helpers.drivers.contact import ContactChanges, ContactView
+
+from .common import extract_verification, follow_verification
 
 DETAIL = "#contact-detail"
 
