@@ -1,14 +1,11 @@
 """Units of the documents feature: demo_dpi's CDA generator against the CDA rules, notebooks in sync."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT
 from demo_dpi.cda_gen import DOC_TYPES, build_cda, document_pdf, nir_key
 from segur_helpers.cda import check_cda
 
@@ -46,12 +43,6 @@ def test_pdf_body_is_readable_and_paginated(tmp_path):
     assert len(reader.pages) == 3
     assert "Ligne 119" in reader.pages[2].extract_text()
     assert "SEGURTEST" in reader.pages[0].extract_text()
-
-
-def test_document_notebooks_are_generated_and_committed_without_outputs():
-    proc = subprocess.run([sys.executable, "scripts/make_document_notebooks.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
 
 
 def test_document_proofs_refuse_a_non_test_ins_oid(tmp_path):
