@@ -34,16 +34,16 @@ from typing import Callable
 
 import nbformat
 
-from . import __version__, catalog
-from .browser import find_chromium
-from .drivers import load_driver_class
-from .errors import UserError
-from .evidence import sha256_bytes, sha256_file
-from .ids import normalize_requirement_id, safe_name
-from .params import Campaign, Secrets, load_campaign
-from .proof import (CONFORME, ERREUR, NON_APPLICABLE, NON_CONFORME, PROGRESS_FILE, RESULT_FILE, TOOLKIT_ROOT,
+from .. import __version__, catalog
+from ..browser import find_chromium
+from ..drivers import load_driver_class
+from ..errors import UserError
+from ..evidence import sha256_bytes, sha256_file
+from ..ids import normalize_requirement_id, safe_name
+from ..params import Campaign, Secrets, load_campaign
+from ..proof import (CONFORME, ERREUR, NON_APPLICABLE, NON_CONFORME, PROGRESS_FILE, RESULT_FILE, TOOLKIT_ROOT,
                     default_outputs, error_result, now_paris)
-from .runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, read_json, writable_check, write_json,
+from ..runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, read_json, writable_check, write_json,
                         write_manifest)
 
 NOTEBOOK_NAME = "notebook.ipynb"
@@ -290,7 +290,7 @@ def _result_after(planned: Planned, campaign: Campaign, proof_dir: Path, run_id:
 async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str, browser) -> dict:
     """Condition declared unmet: NON APPLICABLE, and the justification document (PDF and DOCX) filed in
     place of the proof (no notebook run). ERREUR with its cause when the documents cannot be written."""
-    from .justify import produce
+    from ..justify import produce
 
     started = now_paris()
     result = error_result(campaign, planned.requirement, planned.scenario, run_id, message="", kind="",
@@ -427,8 +427,8 @@ class _Run:
 
 
 def _kernel_env(endpoint: str | None) -> dict[str, str]:
-    from .kernels import kernel_env
-    from .shared_browser import ENDPOINT_ENV
+    from ..kernels import kernel_env
+    from ..shared_browser import ENDPOINT_ENV
 
     extra = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     # the kernels must import this very toolkit (a checkout, a worktree), not another installed copy
@@ -455,7 +455,7 @@ def _prepare_proof_dir(run: _Run, item: Planned) -> tuple[Path, int]:
 async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, export_browser, t0: float,
                   attempt: int, execute_s: float = 0.0) -> Outcome:
     """Notebook stripped, PDF printed, secrets scrubbed, record entry made: the proof is complete."""
-    from .export import export_proof_pdf
+    from ..export import export_proof_pdf
 
     t_export = time.monotonic()
     try:
@@ -481,7 +481,7 @@ async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, expor
 
 async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict, export_browser, t0: float,
                         attempt: int, execute_s: float, t_export: float) -> Outcome:
-    from .export import export_proof_pdf
+    from ..export import export_proof_pdf
 
     history = _attempt_history(proof_dir)
     if history:
@@ -520,7 +520,7 @@ async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict,
 
 
 async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_browser) -> None:
-    from .kernels import WarmKernel, parameterize
+    from ..kernels import WarmKernel, parameterize
 
     gate = Gate(items)
     env = _kernel_env(endpoint)
@@ -609,7 +609,7 @@ def check_scheduler(address: str) -> None:
 
 def _dask_execute(spec: dict) -> dict:
     """Runs on a Dask worker: one proof's notebook in a kernel of that worker (shared file system)."""
-    from .kernels import WarmKernel, parameterize
+    from ..kernels import WarmKernel, parameterize
 
     async def one():
         env = os.environ.copy()
@@ -726,7 +726,7 @@ async def _session(run: _Run, record: dict, planned: list[Planned], items: list[
     """One Chromium for everything of this session: the proofs, their PDFs and the summary."""
     from playwright.async_api import async_playwright
 
-    from .shared_browser import ChromiumServer
+    from ..shared_browser import ChromiumServer
 
     status = "interrupted"
     server = await asyncio.to_thread(ChromiumServer().start)
@@ -765,7 +765,7 @@ def _record_base(campaign: Campaign, run_id: str, planned: list[Planned], option
 
 async def _seal(run: _Run, record: dict, status: str, planned: list[Planned], browser) -> None:
     """run.json, summary and manifest, whatever happened (complete or interrupted)."""
-    from .summary import write_summaries
+    from ..summary import write_summaries
 
     # proofs under way when the run stopped leave no half-written folder behind
     for sid in list(run.in_flight):
