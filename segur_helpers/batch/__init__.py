@@ -44,6 +44,7 @@ from ..proof import (CONFORME, ERREUR, NON_APPLICABLE, NON_CONFORME, PROGRESS_FI
                     default_outputs, error_result, now_paris)
 from ..runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, read_json, writable_check, write_json,
                         write_manifest)
+from .gate import Gate, conflicts
 from .plan import Planned, measured_durations, plan, preflight, schedule
 
 NOTEBOOK_NAME = "notebook.ipynb"
@@ -69,43 +70,6 @@ class Options:
     scheduler: str | None = None     # dask scheduler address
     sign_key: Path | None = None
     progress: bool | None = None     # None: a bar on a terminal, plain lines otherwise
-
-
-def conflicts(a: Planned, b: Planned) -> bool:
-    """True when ``a`` and ``b`` must not run at the same time: one interrupts a shared service of the
-    target (catalogue ``disrupts``) that the other uses (its tags) or interrupts too. A proof that is
-    not applicable only writes its justification and never conflicts."""
-    if not (a.condition_met and b.condition_met):
-        return False
-    uses_a = set(a.requirement.tags) | set(a.scenario.disrupts)
-    uses_b = set(b.requirement.tags) | set(b.scenario.disrupts)
-    return bool(set(a.scenario.disrupts) & uses_b or set(b.scenario.disrupts) & uses_a)
-
-
-class Gate:
-    """Hands the workers their next proof: the first one, in schedule order, that conflicts with no
-    proof in flight; a worker waits while every remaining one conflicts."""
-
-    def __init__(self, items: list[Planned]):
-        self.pending = list(items)
-        self.running: list[Planned] = []
-        self.cond = asyncio.Condition()
-
-    async def take(self) -> Planned | None:
-        async with self.cond:
-            while self.pending:
-                for i, item in enumerate(self.pending):
-                    if not any(conflicts(item, r) for r in self.running):
-                        self.running.append(self.pending.pop(i))
-                        return item
-                await self.cond.wait()
-            return None
-
-    async def release(self, item: Planned) -> None:
-        async with self.cond:
-            if item in self.running:
-                self.running.remove(item)
-            self.cond.notify_all()
 
 
 def new_run_dir(outputs: Path, campaign: str) -> tuple[str, Path]:
