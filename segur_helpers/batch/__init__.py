@@ -27,7 +27,6 @@ import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -47,29 +46,11 @@ from ..runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, read_js
 from .gate import Gate, conflicts
 from .plan import Planned, measured_durations, plan, preflight, schedule
 from .progress import FAILED, Progress
+from .state import Options, Outcome, _Run
 
 NOTEBOOK_NAME = "notebook.ipynb"
 ATTEMPTS_DIR = "attempts"
 TEXT_SUFFIXES = {".ipynb", ".json", ".html", ".txt", ".csv", ".eml", ".xml", ".log", ".md", ".yaml"}
-
-
-@dataclass
-class Outcome:
-    scenario: str
-    verdict: str
-    pdf: Path | None
-    duration_s: float
-    error: dict | None
-    attempts: int = 1
-
-
-@dataclass
-class Options:
-    workers: int = 0                 # 0: number of cores
-    executor: str = "local"          # local | dask
-    scheduler: str | None = None     # dask scheduler address
-    sign_key: Path | None = None
-    progress: bool | None = None     # None: a bar on a terminal, plain lines otherwise
 
 
 def new_run_dir(outputs: Path, campaign: str) -> tuple[str, Path]:
@@ -231,20 +212,6 @@ def _restore_attempt(proof_dir: Path) -> None:
     last.rmdir()
     if not any(base.iterdir()):
         base.rmdir()
-
-
-# -- the run ----------------------------------------------------------------------------------------
-@dataclass
-class _Run:
-    campaign: Campaign
-    run_dir: Path
-    run_id: str
-    secrets: Secrets
-    options: Options
-    progress: Progress
-    rerun: bool = False
-    completed: dict[str, dict] = field(default_factory=dict)   # scenario → run.json entry
-    in_flight: set[str] = field(default_factory=set)
 
 
 def _kernel_env(endpoint: str | None) -> dict[str, str]:
