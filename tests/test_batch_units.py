@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from PIL import Image
 
-from segur_helpers.batch import _local_scheduler
+from segur_helpers.batch.dask_executor import _local_scheduler
 from segur_helpers.printimages import SLICE_PX, compact_screenshots
 from segur_helpers.proof import PARIS
 from segur_helpers.runfolder import latest_per_requirement
