@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -31,7 +30,6 @@ from ..browser import find_chromium
 from ..drivers import load_driver_class
 from ..errors import UserError
 from ..evidence import sha256_bytes, sha256_file
-from ..ids import safe_name
 from ..params import Campaign, Secrets, load_campaign
 from ..proof import CONFORME, ERREUR, NON_CONFORME, default_outputs, now_paris
 from ..runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, read_json, writable_check, write_json,
@@ -41,7 +39,8 @@ from .gate import Gate, conflicts
 from .local import _local_workers
 from .plan import Planned, measured_durations, plan, preflight, schedule
 from .progress import FAILED, Progress
-from .proofdir import ATTEMPTS_DIR, NOTEBOOK_NAME, _restore_attempt, new_run_dir
+from .seal import _seal
+from .proofdir import NOTEBOOK_NAME, new_run_dir
 from .state import Options, Outcome, _Run
 
 
@@ -115,47 +114,6 @@ def _record_base(campaign: Campaign, run_id: str, planned: list[Planned], option
         "notebooks": {p.scenario.notebook: sha256_file(p.scenario.notebook_path)
                       for p in planned if p.scenario.notebook_path.is_file()},
     }
-
-
-async def _seal(run: _Run, record: dict, status: str, planned: list[Planned], browser) -> None:
-    """run.json, summary and manifest, whatever happened (complete or interrupted)."""
-    from ..summary import write_summaries
-
-    # proofs under way when the run stopped leave no half-written folder behind
-    for sid in list(run.in_flight):
-        proof_dir = run.run_dir / safe_name(sid)
-        if run.rerun and (proof_dir / ATTEMPTS_DIR).is_dir():
-            _restore_attempt(proof_dir)
-        elif proof_dir.exists():
-            shutil.rmtree(proof_dir)
-    finished = now_paris()
-    order = {p.scenario.id: i for i, p in enumerate(planned)}
-    entries = sorted(run.completed.values(), key=lambda e: order.get(e["scenario"], 1 << 30))
-    counts: dict[str, int] = {}
-    for e in entries:
-        counts[e["verdict"]] = counts.get(e["verdict"], 0) + 1
-    remaining = [p.scenario.id for p in planned if p.scenario.id not in run.completed]
-    if remaining and status == "complete":
-        status = "incomplete"
-    history = record.setdefault("history", [])
-    session_started = record.pop("_session_started", None) or record["started"]
-    history.append({"action": record.pop("_action", "run"), "started": session_started,
-                    "finished": finished.isoformat(timespec="seconds"), "status": status,
-                    "duration_s": round((finished - _parse_time(session_started)).total_seconds(), 2)})
-    record.update(status=status, finished=finished.isoformat(timespec="seconds"),
-                  duration_s=round(sum(h["duration_s"] for h in history), 2),
-                  counts=counts, remaining=remaining, proofs=entries)
-    write_json(run.run_dir / RUN_RECORD, record)
-    for name in ("summary.csv", "summary.xlsx", "summary.pdf"):
-        (run.run_dir / name).unlink(missing_ok=True)     # a summary always describes the folder as it is
-    if status == "complete":
-        await write_summaries(run.run_dir, record, browser)
-    write_manifest(run.run_dir, run.options.sign_key)
-
-
-def _parse_time(iso: str):
-    from datetime import datetime
-    return datetime.fromisoformat(iso)
 
 
 def _execute_session(run: _Run, record: dict, planned: list[Planned], items: list[Planned]) -> str:
