@@ -255,7 +255,7 @@ def test_dask_executor_same_verdicts_and_folder_as_local(syn, tmp_path):
 def test_selection_and_bad_batch_input(syn, tmp_path):
     params, env, _ = syn(6, families=2)
     from segur_helpers import catalog
-    from segur_helpers.batch import plan
+    from segur_helpers.batch.plan import plan
     from segur_helpers.params import load_campaign
 
     old = os.environ.get("SEGUR_CATALOG_EXTRA")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from PIL import Image
 
-from segur_helpers.batch import _local_scheduler
+from segur_helpers.batch.dask_executor import _local_scheduler
 from segur_helpers.printimages import SLICE_PX, compact_screenshots
 from segur_helpers.proof import PARIS
 from segur_helpers.runfolder import latest_per_requirement
@@ -68,7 +68,7 @@ def test_local_scheduler_addresses():
 
 
 def _planned(sid: str, expected_s=None, tags=(), disrupts=(), applicable=True):
-    from segur_helpers.batch import Planned
+    from segur_helpers.batch.plan import Planned
     from segur_helpers.catalog import Requirement, Scenario
 
     scen = Scenario(id=sid, number=1, title="t", notebook="x.ipynb", proofs=(), expected_s=expected_s,
@@ -79,7 +79,7 @@ def _planned(sid: str, expected_s=None, tags=(), disrupts=(), applicable=True):
 
 
 def test_schedule_starts_the_longest_expected_proofs_first():
-    from segur_helpers.batch import schedule
+    from segur_helpers.batch.plan import schedule
 
     items = [_planned("A/X.01.01"), _planned("A/X.02.01", expected_s=25), _planned("A/X.03.01"),
              _planned("A/X.04.01")]
@@ -94,7 +94,7 @@ def test_schedule_starts_the_longest_expected_proofs_first():
 def test_measured_durations_reads_the_latest_runs(tmp_path):
     import os
 
-    from segur_helpers.batch import measured_durations
+    from segur_helpers.batch.plan import measured_durations
 
     old, new, broken = tmp_path / "r1", tmp_path / "r2", tmp_path / "r3"
     for folder in (old, new, broken):
@@ -111,7 +111,7 @@ def test_measured_durations_reads_the_latest_runs(tmp_path):
 def test_a_proof_that_stops_a_service_never_runs_beside_its_users():
     import asyncio
 
-    from segur_helpers.batch import Gate, conflicts
+    from segur_helpers.batch.gate import Gate, conflicts
 
     outage = _planned("D/P.01.01", tags=["dmp"], disrupts=["dmp"])
     user = _planned("D/U.01.01", tags=["dmp", "consultation"])

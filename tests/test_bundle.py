@@ -8,8 +8,8 @@ import zipfile
 from openpyxl import load_workbook
 
 from conftest import campaign_dict, run_segur
-from segur_helpers.batch import write_manifest
 from segur_helpers.catalog.rem import import_rem
+from segur_helpers.runfolder import write_manifest
 
 PROOFS = ("SSI/IE.31.01.01", "SSI/IE.31.01.02", "SSI/IE.31.01.03")
 

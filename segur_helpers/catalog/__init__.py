@@ -27,7 +27,7 @@ class Scenario:
     notebook: str
     proofs: tuple[tuple[str, str], ...]  # (proof id, expected element)
     # typical duration against the demo target, seconds: lets a batch start long proofs first when no
-    # earlier run of the campaign has measured them (see batch.schedule)
+    # earlier run of the campaign has measured them (see batch.plan.schedule)
     expected_s: float | None = None
     # shared services of the target this scenario interrupts while it runs (e.g. ``dmp``: it stops the
     # DMP to prove the waiting queue); a batch never runs it beside a proof tagged with one of them

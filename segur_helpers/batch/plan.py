@@ -1,0 +1,111 @@
+"""What a run will do, before anything is written: the scenarios in scope, checked input, and the order.
+
+:func:`preflight` checks everything that can be wrong with the input (params, secret variables, driver
+import, notebooks, Chromium) and returns the :class:`Planned` proofs; :func:`schedule` orders them longest
+first, from the durations measured in earlier runs of the campaign (:func:`measured_durations`).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import catalog
+from ..browser import find_chromium
+from ..drivers import load_driver_class
+from ..errors import UserError
+from ..ids import normalize_requirement_id
+from ..params import Campaign, load_campaign
+from ..runfolder import RUN_RECORD, read_json
+
+
+@dataclass
+class Planned:
+    requirement: catalog.Requirement
+    scenario: catalog.Scenario
+    condition_met: bool
+
+
+def _split(values) -> list[str]:
+    if not values:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [x.strip() for v in values for x in str(v).split(",") if x.strip()]
+
+
+def plan(campaign: Campaign, only: list[str] | None = None, family: list[str] | str | None = None,
+         tags: list[str] | str | None = None) -> list[Planned]:
+    """The scenarios in scope, in the params' order; ``only``/``family``/``tags`` narrow it."""
+    chosen = dict(campaign.requirements)
+    only, families, tags = _split(only), _split(family), _split(tags)
+    if only:
+        wanted = [normalize_requirement_id(x) for x in only]
+        unknown = [w for w in wanted if w not in chosen]
+        if unknown:
+            raise UserError(f"{unknown[0]} is not in the campaign; expected one of {', '.join(chosen)}",
+                            key="--only")
+        chosen = {k: v for k, v in chosen.items() if k in wanted}
+    if families:
+        chosen = {k: v for k, v in chosen.items() if catalog.get(k).family in families}
+    if tags:
+        chosen = {k: v for k, v in chosen.items() if set(catalog.get(k).tags) & set(tags)}
+    if not chosen:
+        what = "--family " + ",".join(families) if families else "--tag " + ",".join(tags)
+        raise UserError("selects no requirement of the campaign; expected a family or tag of one of "
+                        f"{', '.join(campaign.requirements)}", key=what)
+    out = []
+    for rid, entry in chosen.items():
+        req = catalog.get(rid)
+        for scen in req.scenarios:
+            if entry["condition_met"] and not scen.notebook_path.is_file():
+                raise UserError(f"notebook {scen.notebook_path} is missing; expected the scenario notebook",
+                                key=f"requirements.{rid}")
+            out.append(Planned(req, scen, entry["condition_met"]))
+    return out
+
+
+def measured_durations(campaign_dir: Path, runs: int = 10) -> dict[str, float]:
+    """Each scenario's latest measured duration (seconds) in the campaign's ``runs`` most recent run
+    folders, from their ``run.json``; unreadable records are skipped."""
+    records = sorted(campaign_dir.glob(f"*/{RUN_RECORD}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    out: dict[str, float] = {}
+    for path in records[:runs]:
+        try:
+            proofs = read_json(path).get("proofs") or []
+        except (OSError, ValueError):
+            continue
+        for p in proofs:
+            sid, d = p.get("scenario"), p.get("duration_s")
+            if isinstance(sid, str) and isinstance(d, (int, float)) and sid not in out:
+                out[sid] = float(d)
+    return out
+
+
+def schedule(items: list[Planned], measured: dict[str, float]) -> list[Planned]:
+    """Longest expected proofs first, so a long proof (one that waits for a DMP outage and its retries)
+    does not start last and leave the other workers idle at the end of the run.
+
+    Expected duration: the one measured in an earlier run of the campaign, else the catalogue's
+    ``expected_s`` for the scenario, else the median of the measured ones (0 when none is): with no
+    figure at all the params' order stays as it is (the sort is stable)."""
+    known = [measured[i.scenario.id] for i in items if i.scenario.id in measured]
+    default = statistics.median(known) if known else 0.0
+
+    def expected(item: Planned) -> float:
+        if item.scenario.id in measured:
+            return measured[item.scenario.id]
+        return item.scenario.expected_s if item.scenario.expected_s is not None else default
+
+    return sorted(items, key=expected, reverse=True)
+
+
+def preflight(params_path: str | Path, only: list[str] | None = None, family=None, tags=None
+              ) -> tuple[Campaign, list[Planned]]:
+    """All input checks, before anything is written. Raises UserError (one line)."""
+    campaign = load_campaign(params_path)
+    campaign.check_secrets_available()
+    load_driver_class(campaign.driver, file=str(params_path))
+    planned = plan(campaign, only, family, tags)
+    find_chromium()
+    return campaign, planned
