@@ -24,4 +24,5 @@ KNOWN_DEFECTS = {
     "SSI/IAM.87": "the account export leaves out the permissions (roles, privileged rights)",
     "SSI/IAM.94": "an extract request is acknowledged but no extract is ever sent",
     "SSI/IE.32": "a new e-mail address replaces the old one at once: no re-verification, no notice to the old address",
+    "SSI/IE.32-sms": "an e-mail change is notified to the old address only: no SMS to the account's mobile number",
 }
