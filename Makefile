@@ -12,6 +12,7 @@ DMP_PORT ?= 8766
 DMP_CONTROL_PORT ?= 8767
 LDAP_PORT ?= 6636
 OIDC_PORT ?= 8768
+SMS_PORT ?= 8769
 
 .PHONY: setup demo demo-justification test lab clean-demo
 
@@ -26,7 +27,7 @@ demo: setup
 	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
 	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
@@ -40,7 +41,7 @@ lab: setup
 	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
 	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) -- \
 	  $(BIN)/python -m segur_helpers.cli lab params/demo.yaml
 

@@ -13,7 +13,8 @@ KNOWN_DEFECTS = {
     "DMP/CONF.06": "the DMP is consulted even when the patient's non-opposition is not recorded",
     "DMP/CONF.09": "documents are sent to the DMP even when the patient's non-opposition is not recorded",
     "STAT/ES 01.01": "DMP usage rates computed over every episode instead of external consultations",
-    "CDA/N1.01": "validated letters are coded as CRH (34112-3) and lack the CI-SIS header templateId",
+    "CDA/N1.01": "validated letters are coded as CRH (34112-3), lack the CI-SIS header templateId and are "
+                 "titled with the author's free text (no type, date or patient)",
     "MSS/CONF.16": "MSSanté messages are sent without the X-MSS-NIL header",
     "HOP VA 1.06": "the documents' circuit help page leaves out the review stage",
     "HOP VA 1.04": "\"send to DMP\" is unticked by default on new documents",
@@ -23,4 +24,5 @@ KNOWN_DEFECTS = {
     "SSI/IAM.87": "the account export leaves out the permissions (roles, privileged rights)",
     "SSI/IAM.94": "an extract request is acknowledged but no extract is ever sent",
     "SSI/IE.32": "a new e-mail address replaces the old one at once: no re-verification, no notice to the old address",
+    "SSI/IE.32-sms": "an e-mail change is notified to the old address only: no SMS to the account's mobile number",
 }

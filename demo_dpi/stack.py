@@ -1,5 +1,5 @@
-"""Start the demo target (mail server + DPI, optionally the DMP simulator) as child processes, wait until
-they answer, stop them.
+"""Start the demo target (mail server, SMS gateway + DPI, optionally the DMP simulator) as child processes,
+wait until they answer, stop them.
 
 Used by the tests and by ``make demo``::
 
@@ -38,7 +38,8 @@ def _wait_port(port: int, proc: subprocess.Popen, deadline: float, what: str) ->
 
 
 class DemoStack:
-    """The demo target: ``mailsink`` (SMTP → Maildir) and ``demo_dpi`` (web, SQLite)."""
+    """The demo target: ``mailsink`` (SMTP → Maildir), ``smsgateway`` (HTTP → one file per SMS) and
+    ``demo_dpi`` (web, SQLite)."""
 
     def __init__(self, workdir: Path, *, port: int | None = None, smtp_port: int | None = None,
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
@@ -47,10 +48,11 @@ class DemoStack:
                  dmp_send_delay: float | None = None, with_ldap: bool = False,
                  ldap_port: int | None = None, ldap_sync_s: int = 60,
                  ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
-                 oidc_port: int | None = None, population: bool = True):
+                 oidc_port: int | None = None, population: bool = True, sms_port: int | None = None):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
+        self.sms_port = sms_port or free_port()   # the SMS gateway stand-in (demo_dpi.smsgateway)
         self.defects = list(defects)
         self.password_env = password_env
         self.code_ttl = code_ttl
@@ -106,6 +108,15 @@ class DemoStack:
         return self.workdir / "maildir"
 
     @property
+    def sms_url(self) -> str:
+        return f"http://127.0.0.1:{self.sms_port}"
+
+    @property
+    def sms_dir(self) -> Path:
+        """Where the SMS gateway keeps each message it accepted (one JSON file per SMS)."""
+        return self.workdir / "sms"
+
+    @property
     def db_path(self) -> Path:
         return self.workdir / "demo_dpi.sqlite"
 
@@ -141,6 +152,9 @@ class DemoStack:
             smtp = self._spawn(["-m", "demo_dpi.mailsink", "--port", str(self.smtp_port),
                                 "--maildir", str(self.maildir)], "mailsink.log")
             _wait_port(self.smtp_port, smtp, deadline, "mailsink")
+            sms = self._spawn(["-m", "demo_dpi.smsgateway", "--port", str(self.sms_port),
+                               "--dir", str(self.sms_dir)], "smsgateway.log")
+            _wait_port(self.sms_port, sms, deadline, "smsgateway")
             if self.with_dmp:
                 dmp = self._spawn(["-m", "demo_dpi.dmp_sim", "--port", str(self.dmp_port),
                                    "--db", str(self.workdir / "dmp_sim.sqlite"),
@@ -179,7 +193,7 @@ class DemoStack:
                                   "DEMO_DPI_OIDC_CLIENT_SECRET": client_secret})
             args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
                     "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
-                    "--code-ttl", str(self.code_ttl)]
+                    "--code-ttl", str(self.code_ttl), "--sms-url", self.sms_url]
             if self.with_dmp:
                 args += ["--dmp-url", self.dmp_url]
             if self.dmp_send_delay is not None:
@@ -222,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder for the database, the Maildir and the logs")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--smtp-port", type=int, default=2525)
+    ap.add_argument("--sms-port", type=int, default=8769, help="the SMS gateway stand-in's port")
     ap.add_argument("--defect", action="append", default=[])
     ap.add_argument("--with-dmp", action="store_true", help="also start the DMP simulator (demo_dpi.dmp_sim)")
     ap.add_argument("--dmp-port", type=int, default=None, help="the DMP simulator's port (implies --with-dmp)")
@@ -236,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
-        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect,
+        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, sms_port=args.sms_port,
+                          defects=args.defect,
                           with_dmp=args.with_dmp, dmp_port=args.dmp_port,
                           dmp_control_port=args.dmp_control_port,
                           with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s,
@@ -244,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
-    print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}"
+    print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}, "
+          f"SMS gateway {stack.sms_url}, SMS in {stack.sms_dir}"
           + (f", DMP simulator {stack.dmp_url}, its control {stack.dmp_control_url}" if stack.with_dmp else "")
           + ")", flush=True)
     if stack.with_ldap:

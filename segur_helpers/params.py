@@ -356,6 +356,22 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         else:
             raise _fail(shown, "mailbox.kind", f"{kind!r}; expected maildir or imap")
 
+    sms = raw.get("sms")
+    if sms is not None:
+        if not isinstance(sms, dict):
+            raise _fail(shown, "sms", f"expected a mapping (kind: folder, path), got {_typename(sms)}")
+        if _req(sms, "kind", str, shown, "sms", "folder") != "folder":
+            raise _fail(shown, "sms.kind", f"{sms['kind']!r}; expected folder")
+        _req(sms, "path", str, shown, "sms", "the folder where the SMS gateway keeps each message")
+    cda_section = raw.get("cda")
+    if cda_section is not None:
+        if not isinstance(cda_section, dict):
+            raise _fail(shown, "cda", f"expected a mapping (testcontenucda: PATH), got {_typename(cda_section)}")
+        if "testcontenucda" in cda_section:
+            checkout = _req(cda_section, "testcontenucda", str, shown, "cda", "a checkout of ANS's TestContenuCDA")
+            from .cda_ans import check_checkout
+            check_checkout(path.parent / Path(checkout).expanduser(), source=str(shown))
+
     timeouts = dict(DEFAULT_TIMEOUTS)
     for k, v in (raw.get("timeouts") or {}).items():
         if k not in DEFAULT_TIMEOUTS:

@@ -11,7 +11,7 @@ from .evidence import esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
 KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange (requête et réponse)",
-           "attachment": "pièce jointe", "observation": "relevé (JSON)"}
+           "attachment": "pièce jointe", "observation": "relevé (JSON)", "sms": "SMS (fichier de la passerelle)"}
 
 
 def _verdict_badge(verdict: str) -> str:

@@ -94,7 +94,7 @@ def test_mss_proof_keeps_raw_eml_with_header(compliant):
 
 
 DEFECTS = {
-    "CDA/N1.01": ("R2.ci-sis", "R8.ldl-code", "R8.not-crh"),
+    "CDA/N1.01": ("R2.ci-sis", "R8.ldl-code", "R8.not-crh", "Titre du document (ClinicalDocument/title)"),
     "MSS/CONF.16": ("porte l'en-tête SMTP X-MSS-NIL", "vaut le numéro d'identification",
                     "Tous les messages envoyés"),
     "HOP VA 1.06": ("Étape « Relecture »", "ordre du circuit"),

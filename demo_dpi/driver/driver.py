@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from segur_helpers.drivers.base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification
 from segur_helpers.drivers.mailboxes import mailbox_from_params
+from segur_helpers.drivers.sms import sms_from_params
 
 from .account_review import DemoAccountReview
 from .common import created_id, extract_verification, follow_verification
@@ -31,6 +32,8 @@ class DemoAccounts(Accounts):
         await page.goto(self.driver.url("/accounts/new"))
         for field in ("nom", "prenom", "rpps", "email"):
             await page.fill(f"#{field}", str(professional[field]))
+        if professional.get("mobile"):
+            await page.fill("#mobile", str(professional["mobile"]))
         await page.select_option("#profession", label=professional.get("profession", "Médecin"))
         await page.click("#create-account")
         await page.wait_for_load_state("load")
@@ -60,6 +63,7 @@ class DemoDriver(Driver):
         self.accounts = DemoAccounts(self)
         self.documents = DemoDocuments(self)
         self.mailbox = mailbox_from_params(self)
+        self.sms = sms_from_params(self)                  # the SMS gateway's store (SSI/IE.32)
         self.dmp = DemoDmp(self)
         self.dmp_link = DemoDmpLink(self)
         self.patients = DemoPatients(self)
