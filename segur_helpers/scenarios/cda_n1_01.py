@@ -10,6 +10,8 @@ both cases the title's naming rule the REM states (:func:`segur_helpers.cda.chec
 """
 from __future__ import annotations
 
+import asyncio
+
 import base64
 import csv
 import io
@@ -52,7 +54,9 @@ async def controler_cda(proof: Proof, captured: tuple[bytes, object] | None) -> 
     xml, item = captured
     checkout = proof.campaign.section("cda").get("testcontenucda")
     if checkout:
-        _validate_as_ans(proof, xml, item, proof.campaign.resolve_path(checkout))
+        # Saxon's compile takes seconds: off the event loop, so the step's timeout can still cut in
+        result = await asyncio.to_thread(cda_ans.validate, xml, proof.campaign.resolve_path(checkout))
+        _validate_as_ans(proof, result, item)
     else:
         _project_rules(proof, xml, item)
     _title_naming(proof, xml, item)
@@ -89,10 +93,10 @@ def _project_rules(proof: Proof, xml: bytes, item) -> None:
 _ROLES = {"error": "erreur", "fatal": "erreur", "": "erreur", "warning": "avertissement", "info": "information"}
 
 
-def _validate_as_ans(proof: Proof, xml: bytes, item, checkout) -> None:
-    """ANS's own validation: the CDA schema of the checkout, then its "structuration minimale"
-    schematron (XSLT 2, SaxonC-HE); the SVRL report is kept, each failed assertion is one check."""
-    result = cda_ans.validate(xml, checkout)
+def _validate_as_ans(proof: Proof, result: cda_ans.AnsValidation, item) -> None:
+    """ANS's own validation (:func:`cda_ans.validate`): the CDA schema of the checkout, then its
+    "structuration minimale" schematron (XSLT 2, SaxonC-HE); the SVRL report is kept, each failed
+    assertion is one check."""
     evidence = [item]
     if result.svrl:
         evidence.append(proof.recorder.attach(result.svrl, "Rapport SVRL du schématron « structuration minimale » "
