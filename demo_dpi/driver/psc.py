@@ -42,10 +42,10 @@ class DemoPsc(Psc):
         local = bool(await page.locator("#care-login").count())
         psc = bool(await page.locator("#psc-login").count())
         # the texts of the two means, as the page writes them (both inside the outlined block)
-        observed = " ; ".join(x for x in (await _text(page, "main p") if local else "",
-                                         await _text(page, "#psc-login") if psc else "") if x)
-        return SignInPage(page=page, highlight="main", observed=observed, url=mask_url(page.url), local_login=local,
-                          psc_button=psc)
+        means = [x for x in (await _text(page, "main p") if local else "",
+                             await _text(page, "#psc-login") if psc else "") if x]
+        return SignInPage(page=page, highlight="main", observed=means[-1] if means else "", url=mask_url(page.url),
+                          local_login=local, psc_button=psc, means=means)
 
     async def start(self, *, same_browser=False):
         page = self._page if (same_browser and self._page is not None) else await self._fresh_page()
@@ -114,7 +114,7 @@ class DemoPsc(Psc):
     async def open_patient_file(self, patient):
         page = self._page
         await page.goto(self.driver.url(f"/patients/{patient.id}"))
-        return await self.driver.patients._read_file(page, highlight="#dmp-documents")
+        return await self.driver.patients._read_file(page)
 
     async def consult_dmp(self, patient):
         page = self._page
@@ -151,7 +151,7 @@ class DemoPscReconciliation(PscReconciliation):
                                  "detail": cells[5].strip()})
         table = await _text(page, "#psc-links")   # no row for this RPPS: the table as it reads
         return LinksView(page=page, highlight="#psc-links", url=mask_url(page.url), account_found=found, links=links,
-                         refusals=refusals, observed=" ; ".join(texts) or (table[:160] + ("…" if len(table) > 160 else "")))
+                         refusals=refusals, observed=texts[0] if texts else (table[:160] + ("…" if len(table) > 160 else "")))
 
     async def links(self, rpps):
         return await self._read(rpps)

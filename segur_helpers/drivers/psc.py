@@ -33,10 +33,11 @@ PSC_DISCOVERY_PATH = "/.well-known/wallet-openid-configuration"
 @dataclass
 class SignInPage(View):
     """The product's sign-in page. ``local_login``: it offers its own sign-in; ``psc_button``: it offers
-    « Se connecter avec Pro Santé Connect »."""
+    « Se connecter avec Pro Santé Connect »; ``means``: the texts presenting each means, as written."""
 
     local_login: bool = False
     psc_button: bool = False
+    means: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,11 +104,12 @@ class Psc(Capability):
         """FR: dans un nouveau navigateur (sans session), ouvrir la page de connexion des professionnels.
         Preuve : la page, le bloc qui présente les moyens de connexion surligné ; ``local_login`` et
         ``psc_button`` disent si la connexion propre au produit et « Se connecter avec Pro Santé Connect »
-        y sont proposés.
+        y sont proposés, ``means`` les textes qui présentent chaque moyen.
 
         EN: in a fresh browser (no session), open the professionals' sign-in page. Evidence: the page with
         the block offering the sign-in means highlighted; ``local_login`` and ``psc_button`` say whether
-        the product's own sign-in and « Se connecter avec Pro Santé Connect » are offered."""
+        the product's own sign-in and « Se connecter avec Pro Santé Connect » are offered, ``means`` the
+        texts presenting each means."""
 
     @abc.abstractmethod
     async def start(self, *, same_browser: bool = False) -> PscStart:

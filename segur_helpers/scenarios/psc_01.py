@@ -32,7 +32,7 @@ async def page_de_connexion(proof: Proof) -> dict:
     shot = await proof.screenshot(page, "Page de connexion des professionnels : les deux moyens proposés")
     proof.check("La page de connexion propose la connexion propre au produit et la connexion par Pro Santé Connect",
                 expected="connexion locale et bouton « Se connecter avec Pro Santé Connect »",
-                observed=page.observed or "aucun moyen de connexion lu",
+                observed=" ; ".join(page.means) or page.observed or "aucun moyen de connexion lu",
                 passed=page.local_login and page.psc_button, evidence=[shot])
     return doc
 

@@ -54,7 +54,8 @@ async def premiere_connexion(proof: Proof) -> dict:
     who, rpps = proof.data["professional"], _rpps(proof)
     await proof.driver.psc.start()
     result = await proof.driver.psc.sign_in(str(who["username"]), password(proof, "professional"))
-    result.highlight = "[data-testid=reconciliation]" if result.reconciliation else result.highlight
+    if result.reconciliation:   # the outline on what the product says of the link, the caption quoting it
+        result.highlight, result.observed = "[data-testid=reconciliation]", result.reconciliation
     shot = await proof.screenshot(result, "Écran du produit à la première connexion par Pro Santé Connect")
     keep_session(proof, result, "Identité et rapprochement affichés par le produit")
     sub = result.claims.get("sub", "")
