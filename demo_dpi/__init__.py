@@ -25,4 +25,9 @@ KNOWN_DEFECTS = {
     "SSI/IAM.94": "an extract request is acknowledged but no extract is ever sent",
     "SSI/IE.32": "a new e-mail address replaces the old one at once: no re-verification, no notice to the old address",
     "SSI/IE.32-sms": "an e-mail change is notified to the old address only: no SMS to the account's mobile number",
+    "PSC.08": "the DPI does not check the eIDAS level (acr) of the Pro Santé Connect ID token",
+    "PSC.01-audience": "the DPI does not check the audience of the Pro Santé Connect ID token",
+    "PSC.01-logout": "logging out ends the Pro Santé Connect session but leaves the DPI's session open",
+    "PSC.02": "a second Pro Santé Connect identity claiming an account already reconciled is accepted (and linked)",
+    "DMP/PSC.01": "the DPI calls the DMP without the professional's Pro Santé Connect identity (no token exchange)",
 }

@@ -47,6 +47,8 @@ class FeatureContext:
     admin_required: object  # decorator for administrator-only views
     send_mail: object       # (EmailMessage) -> None, through the configured SMTP server
     nav: list               # (label, endpoint) links added to the header
+    login_options: list = field(default_factory=list)  # HTML blocks added to the professionals' sign-in page
+    dmp_auth: list = field(default_factory=list)       # () -> headers authorising the DPI's DMP calls
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
@@ -58,6 +60,7 @@ FEATURES: list[str] = [
     "feature_access",           # identity and roles of an account (SSI/IAM.80, 83, 85)
     "feature_directory_sync",   # SSI/IAM.83, SSI/IAM.85 (LDAPS directory, see demo_dpi.ldap_server)
     "feature_oidc_login",       # SSI/IAM.80 (OpenID Connect provider, see demo_dpi.oidc_provider)
+    "feature_psc_login",        # PSC.01, 02, 08, DMP/PSC.01 (Pro Santé Connect, see demo_dpi.psc_provider)
 ]
 
 

@@ -81,11 +81,11 @@ CARE_LOGIN = """<h1>Connexion du professionnel de santé</h1>
  <label for="rpps">N° RPPS</label><input id="rpps" name="rpps" pattern="[0-9]{11}" required>
  <label for="nom">Nom d'exercice</label><input id="nom" name="nom" required>
  <span></span><button type="submit" id="care-login">Se connecter</button>
-</form>"""
+</form>{% for option in login_options %}{{ option|safe }}{% endfor %}"""
 
 PRO_BAR = """<div class="probar" style="background:#eef2f7;padding:6px 10px;margin:-8px 0 14px;border-radius:4px;font-size:13px">
-Professionnel connecté : <b data-testid="current-professional">{{ pro.nom }}</b> (RPPS {{ pro.rpps }}) —
-<a href="{{ url_for('patients') }}">Patients</a> · <a href="{{ url_for('care_logout') }}">Déconnexion</a></div>"""
+Professionnel connecté : <b data-testid="current-professional">{{ pro.nom }}</b> (RPPS {{ pro.rpps }}){% if pro.how %} — <span data-testid="login-method">{{ pro.how }}</span>{% endif %} —
+<a href="{{ url_for('patients') }}">Patients</a> · <a href="{{ pro.logout or url_for('care_logout') }}" id="logout">Déconnexion</a></div>"""
 
 PATIENTS = PRO_BAR + """<h1>Patients</h1>
 <p><a href="{{ url_for('new_patient') }}" id="new-patient">Enregistrer un patient</a></p>
@@ -281,10 +281,11 @@ def register(app, ctx) -> None:
     def dmp_call(method: str, path: str, body: dict | None = None):
         if not settings.dmp_url:
             raise OSError("aucun DMP configuré")
+        headers = {"Content-Type": "application/fhir+json", "X-PS-Identifier": (current_pro() or {}).get("rpps", "")}
+        for authorise in ctx.dmp_auth:  # e.g. the professional's PSC identity (feature_psc_login)
+            headers.update(authorise())
         req = urllib.request.Request(settings.dmp_url.rstrip("/") + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/fhir+json",
-                                              "X-PS-Identifier": (current_pro() or {}).get("rpps", "")})
+                                     data=json.dumps(body).encode() if body is not None else None, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 raw = resp.read()
@@ -343,8 +344,8 @@ def register(app, ctx) -> None:
                 nxt = request.args.get("next") or ""
                 return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("patients"))
             ctx.flash("error", "N° RPPS (11 chiffres) et nom requis.")
-            return ctx.page("Connexion", CARE_LOGIN, 400)
-        return ctx.page("Connexion", CARE_LOGIN)
+            return ctx.page("Connexion", CARE_LOGIN, 400, login_options=ctx.login_options)
+        return ctx.page("Connexion", CARE_LOGIN, login_options=ctx.login_options)
 
     @app.get("/care/logout")
     def care_logout():

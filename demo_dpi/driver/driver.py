@@ -19,6 +19,7 @@ from .dmp_link import DemoDmpLink
 from .documents import DemoDocuments
 from .identity import DemoFederatedLogin
 from .patients import DemoPatients, DemoStatistics
+from .psc import DemoPsc, DemoPscReconciliation
 
 STATUS = "[data-testid=email-status]"
 
@@ -72,6 +73,8 @@ class DemoDriver(Driver):
         self.account_review = DemoAccountReview(self)     # SSI/IAM.87, SSI/IAM.94
         self.directory_sync = DemoDirectorySync(self)     # SSI/IAM.83, SSI/IAM.85
         self.federated_login = DemoFederatedLogin(self)   # SSI/IAM.80
+        self.psc = DemoPsc(self)                          # PSC.01, PSC.08, DMP/PSC.01
+        self.psc_reconciliation = DemoPscReconciliation(self)  # PSC.02
         self._admin = None
         self._professional = None
         self._contexts = []
