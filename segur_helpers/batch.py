@@ -39,7 +39,7 @@ from .browser import find_chromium
 from .drivers import load_driver_class
 from .errors import UserError
 from .evidence import sha256_bytes, sha256_file
-from .ids import normalize_requirement_id, safe_name
+from .ids import OLD_IDS, current_id, normalize_requirement_id, renamed_notice, safe_name
 from .params import Campaign, Secrets, load_campaign
 from .proof import (CONFORME, ERREUR, NON_APPLICABLE, NON_CONFORME, PROGRESS_FILE, RESULT_FILE, TOOLKIT_ROOT,
                     default_outputs, error_result, now_paris)
@@ -93,7 +93,12 @@ def plan(campaign: Campaign, only: list[str] | None = None, family: list[str] | 
     chosen = dict(campaign.requirements)
     only, families, tags = _split(only), _split(family), _split(tags)
     if only:
-        wanted = [normalize_requirement_id(x) for x in only]
+        wanted = []
+        for x in only:
+            rid = normalize_requirement_id(x)
+            if rid in OLD_IDS:  # an id of an earlier version of the toolkit
+                print(renamed_notice(rid, "--only"), file=sys.stderr)
+            wanted.append(current_id(rid))
         unknown = [w for w in wanted if w not in chosen]
         if unknown:
             raise UserError(f"{unknown[0]} is not in the campaign; expected one of {', '.join(chosen)}",
@@ -130,6 +135,7 @@ def measured_durations(campaign_dir: Path, runs: int = 10) -> dict[str, float]:
             continue
         for p in proofs:
             sid, d = p.get("scenario"), p.get("duration_s")
+            sid = current_id(sid) if isinstance(sid, str) else sid  # an old run's ids (ids.OLD_IDS)
             if isinstance(sid, str) and isinstance(d, (int, float)) and sid not in out:
                 out[sid] = float(d)
     return out
@@ -194,6 +200,8 @@ def preflight(params_path: str | Path, only: list[str] | None = None, family=Non
               ) -> tuple[Campaign, list[Planned]]:
     """All input checks, before anything is written. Raises UserError (one line)."""
     campaign = load_campaign(params_path)
+    for line in campaign.notices:
+        print(line, file=sys.stderr)
     campaign.check_secrets_available()
     load_driver_class(campaign.driver, file=str(params_path))
     planned = plan(campaign, only, family, tags)
@@ -425,6 +433,12 @@ class _Run:
     completed: dict[str, dict] = field(default_factory=dict)   # scenario → run.json entry
     in_flight: set[str] = field(default_factory=set)
 
+    def proof_dir(self, scenario_id: str) -> Path:
+        """A proof's folder: ``<run>/<scenario>``, or the folder an earlier session of the run gave it
+        under a former id (``DMP_CS.01.01`` for ``DMP/CONF.16.01``: ids.OLD_IDS)."""
+        folder = (self.completed.get(scenario_id) or {}).get("folder")
+        return self.run_dir / (folder or safe_name(scenario_id))
+
 
 def _kernel_env(endpoint: str | None) -> dict[str, str]:
     from .kernels import kernel_env
@@ -441,7 +455,7 @@ def _kernel_env(endpoint: str | None) -> dict[str, str]:
 
 
 def _prepare_proof_dir(run: _Run, item: Planned) -> tuple[Path, int]:
-    proof_dir = run.run_dir / safe_name(item.scenario.id)
+    proof_dir = run.proof_dir(item.scenario.id)
     attempt = 1
     if run.rerun and proof_dir.is_dir():
         attempt = _archive_attempt(proof_dir) + 1
@@ -467,8 +481,9 @@ async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, expor
         else:
             first = (str(exc).strip().splitlines() or [""])[0]
             message = f"document de preuve impossible à produire : {type(exc).__name__}: {first}"[:400]
-        entry = {"scenario": item.scenario.id, "requirement": item.requirement.id,
-                 "chapter": item.requirement.chapter, "verdict": ERREUR, "duration_s": round(time.monotonic() - t0, 2),
+        entry = {"scenario": item.scenario.id, "requirement": item.requirement.id, "folder": proof_dir.name,
+                 "chapter": result.get("chapter") or item.requirement.chapter, "verdict": ERREUR,
+                 "duration_s": round(time.monotonic() - t0, 2),
                  "attempts": attempt, "started": result.get("started"), "finished": now_paris().isoformat(
                      timespec="seconds"), "pdf": None, "pdf_sha256": None, "error": message,
                  "timing": {"execute_s": round(execute_s, 3), "export_s": 0.0}}
@@ -506,7 +521,8 @@ async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict,
                            "message": "un secret figure dans " + ", ".join(p.name for p in leaks)}
         write_json(proof_dir / RESULT_FILE, result)
     duration = round(time.monotonic() - t0, 2)
-    entry = {"scenario": item.scenario.id, "requirement": item.requirement.id, "chapter": item.requirement.chapter,
+    entry = {"scenario": item.scenario.id, "requirement": item.requirement.id, "folder": proof_dir.name,
+             "chapter": result.get("chapter") or item.requirement.chapter,  # the imported REM's (cover_info)
              "verdict": result["verdict"], "duration_s": duration, "attempts": attempt,
              "started": result.get("started"), "finished": result.get("finished"),
              "pdf": pdf.relative_to(run.run_dir).as_posix() if pdf else None,
@@ -543,7 +559,7 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                 run.in_flight.add(item.scenario.id)
                 run.progress.start(item.scenario.id)
                 started = now_paris()
-                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
+                proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 try:
                     proof_dir, attempt = _prepare_proof_dir(run, item)
                     if item.condition_met:
@@ -647,7 +663,7 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
                 proof_dir, attempt = _prepare_proof_dir(run, item)
             except OSError as exc:
                 await gate.release(item)
-                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
+                proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
                                       kind="write_error", started=started, finished=now_paris(),
                                       message=f"écriture impossible dans le dossier de la preuve : "
@@ -769,7 +785,7 @@ async def _seal(run: _Run, record: dict, status: str, planned: list[Planned], br
 
     # proofs under way when the run stopped leave no half-written folder behind
     for sid in list(run.in_flight):
-        proof_dir = run.run_dir / safe_name(sid)
+        proof_dir = run.proof_dir(sid)
         if run.rerun and (proof_dir / ATTEMPTS_DIR).is_dir():
             _restore_attempt(proof_dir)
         elif proof_dir.exists():
@@ -873,6 +889,9 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
     campaign.check_secrets_available()
     load_driver_class(campaign.driver, file=str(campaign.path))
     find_chromium()
+    for line in campaign.notices:
+        say(line)
+    _map_old_ids(record, run_dir, say)
     by_id = {p.scenario.id: p for p in plan(campaign)}
     planned = []
     for sid in record.get("scope", []):
@@ -887,6 +906,26 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
     for e in record.get("proofs", []):
         run.completed[e["scenario"]] = e
     return run, record, planned
+
+
+def _map_old_ids(record: dict, run_dir: Path, say: Callable[[str], None]) -> None:
+    """A run made before the requirements took the REM's ids (ids.OLD_IDS): its scope and proofs are read
+    under the new ids; each proof keeps its folder (``DMP_CS.01.01``), where a rerun adds its attempts.
+    The record is rewritten with the new ids when the run is sealed again, the old ones kept as
+    ``renamed_from``."""
+    renamed = {}
+    record["scope"] = [current_id(sid) for sid in record.get("scope", [])]
+    for e in record.get("proofs", []):
+        new = current_id(e["scenario"])
+        if new != e["scenario"]:
+            renamed[e["scenario"]] = new
+            e.setdefault("folder", safe_name(e["scenario"]))
+            e["renamed_from"] = e["scenario"]
+            e["scenario"], e["requirement"] = new, current_id(e.get("requirement", new))
+    record["remaining"] = [current_id(sid) for sid in record.get("remaining", [])]
+    for old, new in renamed.items():
+        say(f"notice: {run_dir.name}: proof {old} is now {new} (the REM's id); its folder "
+            f"{safe_name(old)}/ is kept")
 
 
 def resume_run(run_ref: str | Path, *, outputs: Path | None = None, options: Options | None = None,
