@@ -246,6 +246,10 @@ def _cmd_show(args) -> int:
             print(f"  scenario {s.id}: {s.title} [{s.notebook}: {state}]")
             for pid, text in s.proofs:
                 print(f"    {pid}: {text}")
+        if mine.id_source:
+            print(f"  id source (where the REM lacks it): {mine.id_source}")
+        if mine.related:
+            print(f"  related REM requirements: {', '.join(mine.related)}")
     else:
         print("  project: not in the project's catalogue (no scenario notebook)")
     if rem is None:

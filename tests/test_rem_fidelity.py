@@ -129,7 +129,11 @@ def test_every_cover_is_faithful_to_rem_hop_dpi(campaign, sheet):
             own = live_versions(sheet, DPI, req.id)
             socle = rem.linked_socle(req.id)
             assert c["requirement"] == req.id and scen.id.startswith(req.id + ".")
-            assert c["chapter"] == chapter(req.id, rem).code
+            ch = chapter(req.id, rem)
+            assert (c["chapter"], c["chapter_title"]) == (ch.code, ch.title) and rows["Chapitre"] == ch.label
+            if own:  # the chapter is the REM's section: code and title as the workbook writes them
+                section = str(best(own)["REQ_VERSION_CUF_SECTION"] or "")
+                assert section.startswith(ch.code + "_") and section.endswith(ch.title), (req.id, section)
             if own:
                 kept = best(own)
                 written = {v["ref"] for v in own}

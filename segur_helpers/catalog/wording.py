@@ -256,6 +256,9 @@ def identity_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append(("Référentiel", f"exigence absente du {rem['label']} ; {where}"))
     if info.get("squash_ref"):
         rows.append(("Référence Squash", f"{info['squash_ref']} (telle qu'écrite dans le REM importé)"))
+    if info.get("chapter"):  # the imported REM's chapter (code and title), else the project's (chapter())
+        rows.append(("Chapitre", f"{info['chapter']} — {info['chapter_title']}" if info.get("chapter_title")
+                     else info["chapter"]))
     if kind == "" and info.get("id_source"):
         rows.append(("Origine de l'identifiant", info["id_source"]))
     elif kind == "" and rem is None:
