@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from . import KNOWN_DEFECTS
+from . import DEFECT_ALIASES, KNOWN_DEFECTS, defect_name
 from .app import Settings, create_app
 
 
@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="switch a requirement's behaviour off: " + "; ".join(
                         f"{k}: {v}" for k, v in KNOWN_DEFECTS.items()))
     args = ap.parse_args(argv)
+    for old in (d for d in args.defect if d in DEFECT_ALIASES):
+        print(f"notice: --defect {old} is now --defect {defect_name(old)}", file=sys.stderr)
+    args.defect = [defect_name(d) for d in args.defect]
     unknown = [d for d in args.defect if d not in KNOWN_DEFECTS]
     if unknown:
         print(f"error: --defect {unknown[0]}: expected one of {', '.join(KNOWN_DEFECTS)}", file=sys.stderr)

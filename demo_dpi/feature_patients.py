@@ -15,7 +15,7 @@ What it adds to the demo DPI:
 - local documents can be sent to the DMP (blocked without non-opposition);
 - usage statistics over external consultations (``/stats/dmp``) and their raw extract (CSV).
 
-Defects (``--defect``): DMP/CS.01 (secret connection kept on the patient, not asked again),
+Defects (``--defect``): DMP/CONF.16 (secret connection kept on the patient, not asked again),
 DMP/UX.15 (new-documents banner hidden behind a click), CDA/DD.05 (no DMP check when a document
 is opened), DMP/CONF.06 (DMP consulted without non-opposition), DMP/CONF.09 (DMP fed without
 non-opposition), STAT/ES 01.01 (rates computed over every episode, not external consultations).
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS patients (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     nom TEXT NOT NULL, prenom TEXT NOT NULL, naissance TEXT NOT NULL, sexe TEXT NOT NULL,
     ins TEXT NOT NULL, ins_oid TEXT NOT NULL,
-    secret_connection TEXT,            -- only used by the DMP/CS.01 defect (kept on the patient)
+    secret_connection TEXT,            -- only used by the DMP/CONF.16 defect (kept on the patient)
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     UNIQUE (ins, ins_oid)
 );
@@ -394,7 +394,7 @@ def register(app, ctx) -> None:
     def patient_file(patient_id: int):
         p = patient_or_404(patient_id)
         ep = open_episode(patient_id)
-        if "DMP/CS.01" in defects:
+        if "DMP/CONF.16" in defects:
             secret, secret_episode = p["secret_connection"] == "oui", None
         else:
             secret = bool(ep and ep["secret_connection"] == "oui")
@@ -410,7 +410,7 @@ def register(app, ctx) -> None:
     def new_episode(patient_id: int):
         p = patient_or_404(patient_id)
         minor = _age(p["naissance"], date.today()) < 18
-        ask_secret = minor and not ("DMP/CS.01" in defects and p["secret_connection"])
+        ask_secret = minor and not ("DMP/CONF.16" in defects and p["secret_connection"])
         if request.method == "GET":
             if open_episode(patient_id):
                 ctx.flash("error", "Un épisode est déjà en cours pour ce patient.")
@@ -425,7 +425,7 @@ def register(app, ctx) -> None:
             return render("Nouvel épisode", ADMISSION, 400, p=p, kinds=KINDS, kind=kind, ask_secret=ask_secret)
         if open_episode(patient_id):
             abort(409)
-        if "DMP/CS.01" in defects:
+        if "DMP/CONF.16" in defects:
             if secret:
                 conn().execute("UPDATE patients SET secret_connection=? WHERE id=?", (secret, patient_id))
             secret = None

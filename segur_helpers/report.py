@@ -29,8 +29,10 @@ def fmt_time(iso: str) -> str:
 
 
 def cover_rows(c: dict) -> str:
+    from .catalog.wording import identity_rows
+
     rows = [
-        ("Exigence", f"{c['requirement']} (référence Squash {c['squash_ref']}) — {c['title']}"),
+        *identity_rows(c),  # requirement, REM and version, Squash reference only when the REM has it
         ("Scénario", f"{c['scenario']} — {c['scenario_title']}"),
         ("Éditeur", c["vendor"]),
         ("Produit et version", f"{c['product']} {c['version']}"),

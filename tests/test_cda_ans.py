@@ -134,7 +134,7 @@ def test_a_folder_that_is_not_a_checkout_is_refused(tmp_path):
 
 
 def test_campaign_naming_no_checkout_is_bad_input(tmp_path):
-    data = campaign_dict("http://127.0.0.1:9", tmp_path / "maildir", only=("CDA/N1.01",),
+    data = campaign_dict("http://127.0.0.1:9", tmp_path / "maildir", only=("DMP/CONF.04",),
                          cda={"testcontenucda": "nulle-part/TestContenuCDA"})
     params = tmp_path / "campaign.yaml"
     params.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -162,12 +162,12 @@ def _copy_checkout(dest: Path) -> Path:
 def _run(tmp_path: Path, stack, cache: Path) -> tuple[object, dict, Path]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     params = tmp_path / "campaign.yaml"
-    data = campaign_dict(stack.url, stack.maildir, only=("CDA/N1.01",), cda={"testcontenucda": str(CHECKOUT)})
+    data = campaign_dict(stack.url, stack.maildir, only=("DMP/CONF.04",), cda={"testcontenucda": str(CHECKOUT)})
     params.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "outputs"
     proc = run_segur("run", str(params), "--outputs", str(out), env=os.environ | {"SEGUR_CDA_CACHE": str(cache)})
     (run,) = [p for p in (out / "test").iterdir() if p.is_dir()]
-    folder = run / safe_name("CDA/N1.01.01")
+    folder = run / safe_name("DMP/CONF.04.01")
     return proc, json.loads((folder / "result.json").read_text(encoding="utf-8")), folder
 
 
@@ -191,7 +191,7 @@ def test_proof_validates_as_ans_conforme_then_non_conforme_under_the_defect(tmp_
     text = _pdf_text(folder / f"{folder.name}.pdf")
     assert "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml" in text and "Validation du document par les outils" in text
 
-    proc, result, folder = _run(tmp_path / "defect", demo_stack(defects=["CDA/N1.01"]), cache)
+    proc, result, folder = _run(tmp_path / "defect", demo_stack(defects=["DMP/CONF.04"]), cache)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert result["verdict"] == "NON CONFORME"
     failed = {c["label"]: c for c in result["checks"] if not c["passed"]}

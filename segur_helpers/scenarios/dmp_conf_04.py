@@ -1,4 +1,4 @@
-"""CDA/N1.01 — the documents the target produces are CDA R2 level 1 documents that follow the CI-SIS header.
+"""DMP/CONF.04 (formerly CDA/N1.01) — the documents the target produces are CDA R2 level 1 documents that follow the CI-SIS header.
 
 Three proof elements: (1) the target produces and validates a document (a lettre de liaison de sortie
 for a test patient); (2) the CDA R2 document is retrieved as the user downloads it and kept as it is;
