@@ -263,7 +263,7 @@ def create_app(*, issuer: str, client: Client, user_password: str, admin_passwor
             return jsonify({"error": "aud expected"}), 400
         with lock:
             test_switch["aud"] = aud
-        return jsonify({"next_id_token": {"aud": [aud]}, "note": "applies to the next ID token only"})
+        return jsonify({"next_id_token": {"aud": [aud]}, "remarque": "ne vaut que pour le prochain jeton d'identité"})
 
     @app.get("/healthz")
     def healthz():
