@@ -155,7 +155,7 @@ def exchange_table(request: dict, response: dict, redact=lambda t: t, limit: int
     for side, part in (("Requête", request), ("Réponse", response)):
         rows.append(f"<tr><th colspan='2' class='side'>{side}</th></tr>")
         for key, value in (part or {}).items():
-            label = EXCHANGE_LABELS.get(key, key)
+            label = EXCHANGE_LABELS.get(key) or (str(key)[:1].upper() + str(key)[1:])
             if isinstance(value, (dict, list)):
                 text = shown_json(value, redact)
                 moved = moved or text != redact(json.dumps(value, ensure_ascii=False, indent=2))

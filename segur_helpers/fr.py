@@ -20,9 +20,10 @@ def result_word(passed: bool) -> str:
     return PASSED if passed else FAILED
 
 
-def num(value: float | int, decimals: int = 1) -> str:
-    """A number in French: decimal comma, narrow no-break space between thousands (« 1 234,5 »)."""
-    text = f"{value:,.{decimals}f}"
+def num(value: float | int, decimals: int = 1, *, group: bool = True) -> str:
+    """A number in French: decimal comma, narrow no-break space between thousands (« 1 234,5 »);
+    ``group=False`` for a spreadsheet cell (« 1234,5 », which Excel in French reads as a number)."""
+    text = f"{value:{',' if group else ''}.{decimals}f}"
     return text.replace(",", "\u202f").replace(".", ",")
 
 

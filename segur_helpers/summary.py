@@ -106,7 +106,8 @@ def write_csv(run_dir: Path, table: list[dict]) -> Path:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:   # BOM: Excel opens it as UTF-8
         w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter=";")
         w.writeheader()
-        w.writerows(table)
+        # French Excel reads « 12,43 », not « 12.43 » (the .xlsx keeps real numbers)
+        w.writerows({k: fr.num(v, 2, group=False) if isinstance(v, float) else v for k, v in row.items()} for row in table)
     return path
 
 
