@@ -436,7 +436,7 @@ def create_app(*, issuer: str, clients: list[Client] | Client, user_password: st
             pending[login] = override
         shown = {k: ([v] if k == "aud" else v) for k, v in override.items()}
         return jsonify({"next_id_token": shown, "for": login or "any user",
-                        "note": "applies to the next ID token only"})
+                        "remarque": "ne vaut que pour le prochain jeton d'identité"})
 
     @app.get("/healthz")
     def healthz():

@@ -75,6 +75,7 @@ fi
 if [ "${BOOTSTRAP_TEST:-0}" = 1 ]; then
   missing=()
   [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)   # the tests read proofs as reviewers copy them
   if [ ${#missing[@]} -gt 0 ]; then
     if as_root_apt; then
       echo "bootstrap: installing test servers: ${missing[*]}"

@@ -5,11 +5,15 @@ otherwise; an existing folder is never overwritten):
 
 - one folder per REM chapter (``SSI_IE/`` for ``SSI/IE``) and its zip (``SSI_IE.zip``), holding one file
   per expected proof element, named by the proof numbering made safe for file systems
-  (``SSI_IE.31.01.02.pdf``): Convergence takes one file per proof. A scenario's proof PDF covers all of
-  its elements, so each element's file is that same PDF; a justification is filed as PDF and DOCX;
+  (``SSI_IE.31.01.02.pdf``): Convergence takes one file per proof. An element's file holds that element's
+  pages only: the proof's cover, the part of the executed notebook that proves it (the ``## Preuve k``
+  section, or ``## Preuves 2 et 3`` for two elements proved together) with its screenshots and checks,
+  and the annex lines of its evidence; it names the whole proof it comes from and that PDF's SHA-256.
+  It is printed from the run's sealed notebook and result (Chromium, as the proofs). A justification
+  is filed whole, as PDF and DOCX, and so is a proof whose notebook does not show where an element is;
 - ``statut-<campaign>-<run-id>.xlsx``: the campaign status in the Convergence export's columns (ID,
   Chapitre, Fonction, Exigence, N° scénario, Scénario de conformité, N° preuve, Preuve) plus the verdict,
-  the filed file and its SHA-256.
+  the filed file and its own SHA-256 (the seal of each element file), in REM order.
 
 Only CONFORME and NON APPLICABLE proofs are filed; the others are listed in the status with the reason.
 Every file taken from the run is first checked against the run's ``manifest.json``: a run modified
@@ -17,6 +21,7 @@ after it was sealed is refused.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -29,6 +34,8 @@ from . import catalog
 from .errors import UserError
 from .evidence import sha256_file
 from .ids import safe_name
+from .pdf import band, html_to_pdf
+from .summary import rem_order_key, run_facts
 
 FILEABLE = ("CONFORME", "NON APPLICABLE")
 STATUS_COLUMNS = ("ID", "Chapitre", "Fonction", "Exigence", "N° scénario", "Scénario de conformité", "N° preuve",
@@ -101,7 +108,7 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        filed, skipped, rows = [], [], []
+        filed, skipped, rows, jobs = [], [], [], []
         for rel in results:
             folder = rel.split("/")[0]
             result = json.loads(_checked(run_dir, manifest, rel).read_text(encoding="utf-8"))
@@ -114,24 +121,35 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
                 skipped.append((result["scenario"], verdict))
             sources = [_checked(run_dir, manifest, d) for d in documents] if fileable else []
             expected = result.get("expected") or [{"id": result["scenario"], "text": ""}]
+            split = _element_parts(run_dir, manifest, folder, result, documents) if fileable else None
             for item in expected:
                 entry = Filed(item["id"], chapter)
-                for src in sources:
-                    name = f"{safe_name(chapter)}/{safe_name(item['id'])}{src.suffix.lower()}"
-                    dest = work / name
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(src, dest)
+                part = split(item) if split else None
+                if part is not None:   # this element's own pages
+                    name = f"{safe_name(chapter)}/{safe_name(item['id'])}.pdf"
+                    jobs.append((work / name, *part))
                     entry.files.append(name)
-                if sources:
+                else:                  # the whole document(s): a justification, or an element not found
+                    for src in sources:
+                        name = f"{safe_name(chapter)}/{safe_name(item['id'])}{src.suffix.lower()}"
+                        dest = work / name
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(src, dest)
+                        entry.files.append(name)
+                if entry.files:
                     filed.append(entry)
-                digests = [manifest[d] for d in documents] if sources else []
                 known = catalog.get(result["requirement"])
-                rows.append((result["requirement"], chapter, known.function if known else "", result.get("summary", ""),
+                rows.append([result["requirement"], chapter, known.function if known else "", result.get("summary", ""),
                              result["scenario"], result.get("scenario_text") or result.get("scenario_title", ""),
                              item["id"], item["text"], verdict,
                              "\n".join(Path(f).name for f in entry.files) or f"non déposable ({verdict})",
-                             "\n".join(digests), result.get("wording_source", ""),
-                             f"{run.get('campaign')}/{run.get('run_id')}"))
+                             entry.files, result.get("wording_source", ""),
+                             f"{run.get('campaign')}/{run.get('run_id')}"])
+        if jobs:
+            asyncio.run(_print_elements(jobs))
+        for row in rows:   # each filed file sealed by its own SHA-256
+            row[10] = "\n".join(sha256_file(work / f) for f in row[10])
+        rows.sort(key=lambda r: rem_order_key(r[1], r[0], r[6]))
         zips = []
         for chapter_dir in sorted(p for p in work.iterdir() if p.is_dir()):
             archive = work / f"{chapter_dir.name}.zip"
@@ -148,11 +166,56 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
     return Bundle(target, zips, target / status, filed, skipped)
 
 
+def _element_parts(run_dir: Path, manifest: dict[str, str], folder: str, result: dict, documents: list[str]):
+    """For a proof printed from a notebook: a function giving, for one expected element, what its own PDF
+    is printed from (HTML, header, footer), or None where the notebook does not show that element."""
+    import nbformat
+
+    from .export import element_html, element_number, element_section, notebook_sections
+
+    nb_rel = f"{folder}/notebook.ipynb"
+    pdfs = [d for d in documents if d.endswith(".pdf")]
+    if result.get("verdict") != "CONFORME" or nb_rel not in manifest or len(pdfs) != 1:
+        return None
+    nb = nbformat.read(str(_checked(run_dir, manifest, nb_rel)), as_version=4)
+    sections = notebook_sections(nb)
+    proof_pdf = pdfs[0]
+
+    def part(item: dict):
+        section = element_section(sections, element_number(item["id"]))
+        if section is None:
+            return None
+        html_text = element_html(nb, result, item, section, manifest[nb_rel], proof_pdf, manifest[proof_pdf])
+        header = band(f"Preuve Ségur — {result['requirement']} — {result.get('product', '')} {result.get('version', '')}",
+                      f"Verdict : {result['verdict']}")
+        footer = band(f"{item['id']} · extrait de la preuve {result['scenario']} · exécution {result.get('run_id', '')}",
+                      page_numbers=True)
+        return html_text, header, footer
+    return part
+
+
+async def _print_elements(jobs: list[tuple[Path, str, str, str]]) -> None:
+    """Print every element file with one system Chromium."""
+    from playwright.async_api import async_playwright
+
+    from .browser import launch
+    from .printimages import compact_screenshots
+
+    async with async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            for dest, html_text, header, footer in jobs:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                html_text = await asyncio.to_thread(compact_screenshots, html_text)
+                await html_to_pdf(browser, html_text, dest, header=header, footer=footer)
+        finally:
+            await browser.close()
+
+
 def _write_status(path: Path, rows: list[tuple], run: dict) -> None:
     from .xlsx import add_run_sheet, table_workbook
 
     wb = table_workbook("Statut", STATUS_COLUMNS, rows, (14, 10, 24, 60, 16, 40, 18, 50, 16, 26, 66, 30, 30))
-    info = add_run_sheet(wb, run, ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator",
-                                   "started", "finished", "toolkit_version"))
-    info.column_dimensions["A"].width, info.column_dimensions["B"].width = 18, 60
+    add_run_sheet(wb, run_facts(run, ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator",
+                                      "started", "finished", "toolkit_version")))
     wb.save(str(path))

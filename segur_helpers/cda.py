@@ -3,7 +3,7 @@
 A DPI produces CDA R2 documents for the DMP and MSSanté; a proof must show that the captured document
 (evidence) has the expected header and a readable PDF body. :func:`check_cda` evaluates a fixed list of
 rules and returns one :class:`CdaRule` per rule: a reviewer-facing French label, the XPath evaluated
-(namespace prefix ``cda:`` for ``urn:hl7-org:v3``), PASS/FAIL and what was observed. It never raises
+(namespace prefix ``cda:`` for ``urn:hl7-org:v3``), RÉUSSI/ÉCHEC and what was observed. It never raises
 on bad XML: a document that is not well-formed gives a single failed rule ``R0.xml``.
 
 Rule ids (stable; the number is the rule family)::
@@ -170,8 +170,9 @@ class CdaRule:
 
     @property
     def status(self) -> str:
-        """``PASS`` or ``FAIL`` (the words used by checks everywhere in the toolkit)."""
-        return "PASS" if self.passed else "FAIL"
+        """``RÉUSSI`` or ``ÉCHEC`` (the words used by checks everywhere in the toolkit)."""
+        from .fr import result_word
+        return result_word(self.passed)
 
 
 def summarize(rules: Sequence[CdaRule]) -> bool:

@@ -3,8 +3,14 @@
 Every capture writes a raw evidence file (screenshot PNG, ``.eml``, JSON exchange, attachment) into the
 proof's ``evidence/`` folder, hashes it (SHA-256), and shows a card inline (JupyterLab, and the PDF,
 which is rendered from the executed notebook). Checks compare an expected element with what was
-observed in captured evidence and say PASS or FAIL. Text evidence goes through the secrets' redaction
-before it is written; password fields are masked on screenshots.
+observed in captured evidence and say RÉUSSI or ÉCHEC (``passed`` stays a boolean in result.json). Text
+evidence goes through the secrets' redaction before it is written; password fields are masked on screenshots.
+
+A screenshot's card never quotes what a driver says it read elsewhere: at capture time the recorder
+reads the outlined element's own text (``outlined_text``, kept with the evidence in result.json) and
+the card quotes that. A scenario whose caption names a text of the outlined element says so with
+``names=`` (kept as ``names``); the card marks it inside the quote, or says plainly that it is absent,
+and the tests fail every proof of the demo campaign where a named text is not inside the outline.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import fr
 from .ids import slug
 from .params import Secrets
 from .style import CSS
@@ -32,6 +39,11 @@ class EvidenceItem:
     caption: str
     step: int | None
     manual: bool = False
+    # screenshots only: the outlined element, its own text read at capture time, and the texts the
+    # scenario's caption names in it (each must be inside outlined_text)
+    outlined: bool = False
+    outlined_text: str = ""
+    names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -45,7 +57,7 @@ class Check:
 
     @property
     def result(self) -> str:
-        return "PASS" if self.passed else "FAIL"
+        return fr.result_word(self.passed)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -83,6 +95,109 @@ def show_html(fragment: str, *, tags: tuple[str, ...] = (), metadata: dict | Non
 
 def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def hash_line(name: str, sha256: str, what: str = "") -> str:
+    """The file and its SHA-256, the 64 hex digits kept on one line (never cut: reviewers copy them)."""
+    return (f'<div class="hash">{esc(name)}{f" ({esc(what)})" if what else ""} · SHA-256 '
+            f'<span class="sha">{esc(sha256)}</span></div>')
+
+
+QUOTE_MAX = 400   # characters of the outlined element's text quoted under a screenshot
+
+
+def normalise(text: str) -> str:
+    """Text as compared between a caption and an outline: blanks collapsed, case ignored, a final « … » dropped."""
+    return " ".join(str(text).split()).rstrip("…").strip().casefold()
+
+
+def names_inside(item: "EvidenceItem | dict") -> list[str]:
+    """The named texts of a screenshot that are not inside its outlined element ([] when all are)."""
+    get = item.get if isinstance(item, dict) else (lambda k, d=None: getattr(item, k, d))
+    inside = normalise(get("outlined_text", "") or "")
+    return [n for n in get("names", []) or [] if not get("outlined", False) or normalise(n) not in inside]
+
+
+def outline_caption(item: "EvidenceItem", wanted: bool) -> str:
+    """The part of a screenshot's caption about the red outline: the outlined element's own text, the
+    named texts marked in it, and any named text that is not there said so."""
+    if not item.outlined:
+        return (" — aucun élément encadré : l'élément à examiner n'est pas affiché à l'écran" if wanted else "")
+    text = item.outlined_text
+    shown = text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX].rstrip() + " …"
+    quoted = esc(shown)
+    for n in sorted(set(item.names), key=len, reverse=True):
+        if n and esc(n) in quoted:
+            quoted = quoted.replace(esc(n), f"<mark>{esc(n)}</mark>", 1)
+    out = f" — élément encadré en rouge : « {quoted} »" if text else " — élément encadré en rouge (sans texte)"
+    missing = names_inside(item)
+    if missing:
+        out += ("<br><b>Attention</b> : texte annoncé absent de l'élément encadré : "
+                + ", ".join(f"« {esc(n)} »" for n in missing))
+    return out
+
+
+# the envelope of an exchange as the toolkit writes it (the data inside keeps its own keys)
+EXCHANGE_LABELS = {"method": "Méthode", "url": "Adresse", "headers": "En-têtes", "body": "Contenu",
+                   "status": "Statut HTTP", "scope": "Portée", "filter": "Filtre", "attributes": "Attributs",
+                   "replace": "Remplacer", "add": "Ajouter", "delete": "Retirer", "base": "Base"}
+
+
+def shown_json(value: Any, redact=lambda t: t) -> str:
+    """Data shown as JSON, times written in Paris time (same instants, offset shown)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+    return fr.paris_iso_text(redact(text))
+
+
+def exchange_table(request: dict, response: dict, redact=lambda t: t, limit: int = 6000) -> str:
+    """An exchange for the reviewer: Requête then Réponse, French labels, the data as JSON."""
+    rows, moved = [], False
+    for side, part in (("Requête", request), ("Réponse", response)):
+        rows.append(f"<tr><th colspan='2' class='side'>{side}</th></tr>")
+        for key, value in (part or {}).items():
+            label = EXCHANGE_LABELS.get(key) or (str(key)[:1].upper() + str(key)[1:])
+            if isinstance(value, (dict, list)):
+                text = shown_json(value, redact)
+                moved = moved or text != redact(json.dumps(value, ensure_ascii=False, indent=2))
+                cut = len(text) > limit
+                cell = f"<pre>{esc(text[:limit])}{' …' if cut else ''}</pre>"
+            else:
+                shown = fr.paris_iso_text(redact(str(value)))
+                moved = moved or shown != redact(str(value))
+                cell = esc(shown)
+            rows.append(f"<tr><th style='width:22%'>{esc(label)}</th><td>{cell}</td></tr>")
+    note = ("<div class='caption'>Horodatages affichés en heure de Paris (mêmes instants) ; le fichier conserve "
+            "l'échange tel qu'il a eu lieu.</div>" if moved else "")
+    return f"<table class='exchange'>{''.join(rows)}</table>{note}"
+
+
+# The text a person reads in an element: what innerText gives, but a drop-down list shows its chosen
+# option (not all of them), a field its value, a box whether it is ticked; password fields give nothing.
+SHOWN_TEXT_JS = """e => {
+  const out = [];
+  const walk = n => {
+    if (n.nodeType === 3) { out.push(n.textContent); return; }
+    if (n.nodeType !== 1) return;
+    const s = getComputedStyle(n);
+    if (s.display === 'none' || s.visibility === 'hidden') return;
+    const tag = n.tagName;
+    if (tag === 'BR') { out.push(' '); return; }
+    if (tag === 'SCRIPT' || tag === 'STYLE' || tag === 'TEMPLATE') return;
+    if (tag === 'SELECT') { out.push(' ' + Array.from(n.selectedOptions).map(o => o.text).join(', ') + ' '); return; }
+    if (tag === 'TEXTAREA') { out.push(' ' + n.value + ' '); return; }
+    if (tag === 'INPUT') {
+      const t = (n.type || 'text').toLowerCase();
+      if (t === 'password' || t === 'hidden') return;
+      if (t === 'checkbox' || t === 'radio') { out.push(n.checked ? ' ☒ ' : ' ☐ '); return; }
+      out.push(' ' + n.value + ' '); return;
+    }
+    if (!n.querySelector('select, input, textarea')) { out.push(' ' + n.innerText + ' '); return; }
+    for (const c of n.childNodes) walk(c);
+    if (s.display !== 'inline') out.push(' ');
+  };
+  walk(e);
+  return out.join('');
+}"""
 
 
 class Recorder:
@@ -124,14 +239,22 @@ class Recorder:
         show_html(fragment, **kw)
 
     # -- captures ------------------------------------------------------------------------------
-    async def screenshot(self, view, caption: str) -> EvidenceItem:
-        """Screenshot of ``view.page`` with ``view.highlight`` outlined and password fields masked."""
+    async def screenshot(self, view, caption: str, *, names: str | list[str] | tuple[str, ...] | None = None
+                         ) -> EvidenceItem:
+        """Screenshot of ``view.page`` with ``view.highlight`` outlined and password fields masked.
+
+        The card quotes the outlined element's own text, read now (never ``view.observed``, which a driver
+        may have read elsewhere). ``names``: the text(s) of the outlined element this caption is about
+        (``names=view.secret_connection``): recorded, marked in the quote, and said absent if they are not
+        in the outlined element (the demo campaign's tests fail on that)."""
         page = view.page
         outlined = None
+        outlined_text = ""
         if view.highlight:
             loc = page.locator(view.highlight)
             if await loc.count():
                 outlined = loc.first
+                outlined_text = self.secrets.redact(" ".join((await outlined.evaluate(SHOWN_TEXT_JS)).split()))
                 await outlined.evaluate(
                     "e => { e.dataset.segurOutline = e.style.outline; e.style.outline = '3px solid #e3001b';"
                     " e.style.outlineOffset = '3px'; }")
@@ -143,14 +266,18 @@ class Recorder:
                 await outlined.evaluate("e => { e.style.outline = e.dataset.segurOutline || '';"
                                         " e.style.outlineOffset = ''; delete e.dataset.segurOutline; }")
         item = self._write(self._name(caption, "png"), png, kind="screenshot", caption=caption, text=False)
+        if isinstance(names, str):
+            names = [names]
+        item.outlined = outlined is not None
+        item.outlined_text = outlined_text
+        item.names = [self.secrets.redact(" ".join(str(n).split())) for n in (names or ()) if str(n).strip()]
         url = self.secrets.redact(view.url or page.url)
         b64 = base64.b64encode(png).decode()
         self.show(
             f'<div class="segur-card"><h4>Capture d\'écran — {esc(item.caption)}</h4>'
             f'<img class="shot" src="data:image/png;base64,{b64}" alt="{esc(item.caption)}">'
-            f'<div class="caption">Adresse : {esc(url)}'
-            + (f" — élément encadré en rouge : « {esc(view.observed)} »" if outlined is not None else "")
-            + f'</div><div class="hash">{esc(item.name)} · SHA-256 {item.sha256}</div></div>')
+            f'<div class="caption">Adresse : {esc(url)}{outline_caption(item, bool(view.highlight))}</div>'
+            f'{hash_line(item.name, item.sha256)}</div>')
         return item
 
     def email(self, message, caption: str, highlight: list[str] | tuple[str, ...] = (), *, manual: bool = False
@@ -162,14 +289,17 @@ class Recorder:
         body = esc(self.secrets.redact(message.text))
         for h in sorted({h for h in highlight if h}, key=len, reverse=True):
             body = body.replace(esc(h), f"<mark>{esc(h)}</mark>")
-        rows = "".join(f"<tr><th style='width:18%'>{label}</th><td>{esc(self.secrets.redact(message.header(name)))}</td></tr>"
+        def header(name: str) -> str:
+            value = self.secrets.redact(message.header(name))
+            return fr.mail_date(value) if name == "Date" and value else value
+
+        rows = "".join(f"<tr><th style='width:18%'>{label}</th><td>{esc(header(name))}</td></tr>"
                        for label, name in (("De", "From"), ("À", "To"), ("Date", "Date"), ("Objet", "Subject"),
                                            ("Message-ID", "Message-ID")))
         title = "Message fourni par l'opérateur" if manual else "Message reçu"
         self.show(f'<div class="segur-card{" segur-manual" if manual else ""}"><h4>{title} — {esc(item.caption)}</h4>'
                   f'<table>{rows}</table>'
-                  f'<pre>{body}</pre><div class="hash">{esc(item.name)} (message brut .eml) · SHA-256 '
-                  f'{item.sha256}</div></div>')
+                  f'<pre>{body}</pre>{hash_line(item.name, item.sha256, "message brut .eml")}</div>')
         return item
 
     def sms(self, message, caption: str, highlight: list[str] | tuple[str, ...] = ()) -> EvidenceItem:
@@ -189,12 +319,15 @@ class Recorder:
         return item
 
     def exchange(self, request: dict, response: dict, caption: str) -> EvidenceItem:
-        """An HTTP/SOAP exchange (method, url, headers, body of each side) kept as JSON."""
+        """An HTTP/SOAP exchange (method, url, headers, body of each side) kept as JSON.
+
+        The file keeps the exchange as it was (``request``/``response``, the data as received); the card
+        shows it with French labels and its times in Paris time."""
         data = json.dumps({"request": request, "response": response}, ensure_ascii=False, indent=2).encode()
         item = self._write(self._name(caption, "json"), data, kind="exchange", caption=caption, text=True)
-        shown = self.secrets.redact(data.decode())
-        self.show(f'<div class="segur-card"><h4>Échange — {esc(item.caption)}</h4><pre>{esc(shown[:6000])}'
-                  f'</pre><div class="hash">{esc(item.name)} · SHA-256 {item.sha256}</div></div>')
+        self.show(f'<div class="segur-card"><h4>Échange — {esc(item.caption)}</h4>'
+                  f'{exchange_table(request, response, self.secrets.redact)}'
+                  f'{hash_line(item.name, item.sha256, "échange complet, JSON")}</div>')
         return item
 
     def observation(self, data: dict, caption: str, *, manual: bool = False) -> EvidenceItem:
@@ -218,7 +351,7 @@ class Recorder:
         if not show:
             return item
         self.show(f'<div class="segur-card"><h4>Pièce jointe — {esc(item.caption)}</h4>'
-                  f'<div class="hash">{esc(item.name)} ({item.size} octets) · SHA-256 {item.sha256}</div></div>')
+                  f'{hash_line(item.name, item.sha256, fr.num(item.size, 0) + " octets")}</div>')
         return item
 
     # -- checks --------------------------------------------------------------------------------
@@ -236,7 +369,7 @@ class Recorder:
             return c.passed
         cls = "segur-pass" if c.passed else "segur-fail"
         self.show(f'<div class="segur-card"><table><tr><th style="width:28%">Vérification</th><th>Attendu</th>'
-                  f'<th>Observé</th><th style="width:9%">Résultat</th></tr><tr><td>{esc(c.label)}</td>'
+                  f'<th>Observé</th><th style="width:11%">Résultat</th></tr><tr><td>{esc(c.label)}</td>'
                   f'<td>{esc(c.expected)}</td><td>{esc(c.observed)}</td><td class="{cls}">{c.result}</td></tr>'
                   f'</table></div>')
         return c.passed

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
+from . import fr
 from .evidence import esc, sha256_file
 from .ids import safe_name
 from .params import Campaign, _as_date, attachment_entries
@@ -53,7 +54,10 @@ JUSTIFY_CSS = """
   vertical-align: top; }
 .just table.grid th { background: #eef2f7; }
 .just table.grid tr { break-inside: avoid; }
-.just td.hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; word-break: break-all; }
+.just td { overflow-wrap: anywhere; }
+.just td.hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; }
+.just .sha { white-space: nowrap; }
+.just tbody.item { break-inside: avoid; }
 .just .signature { break-inside: avoid; }
 .just .signature td.blank { height: 24mm; }
 .just .colophon { font-size: 8pt; color: #6b7b8b; margin-top: 6mm; }
@@ -182,12 +186,13 @@ def justification_html(info: dict) -> str:
         f'<figure class="text"><figcaption>Pièce {i} — {esc(a["caption"])} ({esc(a["name"])}), reproduite '
         f'ci-dessous</figcaption><pre>{esc(a["text"])}</pre></figure>'
         for i, a in enumerate(info["attachments"], 1) if a.get("text"))
-    listed = "".join(f'<tr><td>{i}</td><td>{esc(a["name"])}</td><td>{esc(a["caption"])}</td><td>{a["size"]} '
-                   f'octets</td><td class="hash">{esc(a["sha256"])}</td></tr>'
-                   for i, a in enumerate(info["attachments"], 1))
+    listed = "".join(f'<tbody class="item"><tr><td rowspan="2">{i}</td><td>{esc(a["name"])}</td><td>{esc(a["caption"])}'
+                     f'</td><td>{fr.num(a["size"], 0)} octets</td></tr><tr><td colspan="3" class="hash">SHA-256 '
+                     f'<span class="sha">{esc(a["sha256"])}</span></td></tr></tbody>'
+                     for i, a in enumerate(info["attachments"], 1))
     attachments = ('<table class="grid" style="table-layout:fixed"><thead><tr><th style="width:6%">N°</th>'
-                   '<th style="width:24%">Fichier</th><th style="width:28%">Description</th>'
-                   '<th style="width:12%">Taille</th><th style="width:30%">SHA-256</th></tr></thead>' + listed
+                   '<th style="width:34%">Fichier</th><th>Description</th>'
+                   '<th style="width:16%">Taille</th></tr></thead>' + listed
                    + '</table>' + images if info["attachments"] else "<p>Aucune pièce jointe.</p>")
     expected = "".join(f"<li><b>{esc(p['id'])}</b> — {esc(p['text'])}</li>" for p in info["expected"])
     body = (
@@ -195,7 +200,7 @@ def justification_html(info: dict) -> str:
         f'<div class="quote">{_paragraphs(info["summary"])}</div>'
         f'<h2>2. Condition d\'applicabilité</h2><p class="source">{esc(info.get("condition_source") or "")}</p>'
         f'<div class="quote">{_paragraphs(condition)}</div>'
-        f'<p>Pour le produit <b>{esc(info["product"])} {esc(info["version"])}</b> de {esc(info["vendor"])}, '
+        f'<p>Pour le produit <b>{esc(info["product"])} {esc(info["version"])}</b> {esc(fr.de(info["vendor"]))}, '
         f'cette condition <b>n\'est pas remplie</b>.</p>'
         f'<h2>3. Fonctionnement du produit</h2>{_paragraphs(info["explanation"], reflow=True)}'
         f'<h2>4. Pourquoi la situation visée par l\'exigence ne se présente pas</h2>{_paragraphs(info["reason"], reflow=True)}'
@@ -351,7 +356,7 @@ def write_docx(info: dict, out: Path) -> Path:
     source(info.get("condition_source") or "")
     paragraphs(info.get("condition") or "(aucune clause de condition n'est connue pour cette exigence)",
                style="Quote")
-    p = doc.add_paragraph(f"Pour le produit {info['product']} {info['version']} de {info['vendor']}, "
+    p = doc.add_paragraph(f"Pour le produit {info['product']} {info['version']} {fr.de(info['vendor'])}, "
                           "cette condition ")
     p.add_run("n'est pas remplie").bold = True
     p.add_run(".")
@@ -382,7 +387,7 @@ def write_docx(info: dict, out: Path) -> Path:
             cell.paragraphs[0].runs[0].font.bold = True
         for i, a in enumerate(info["attachments"], 1):
             cells = table.add_row().cells
-            for cell, value, w in zip(cells, (str(i), a["name"], a["caption"], f"{a['size']} octets",
+            for cell, value, w in zip(cells, (str(i), a["name"], a["caption"], f"{fr.num(a['size'], 0)} octets",
                                               a["sha256"]), widths):
                 cell.text, cell.width = value, Cm(w)
             cells[4].paragraphs[0].runs[0].font.size = Pt(7)

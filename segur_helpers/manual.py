@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 from .clock import now_paris
 from .drivers.base import MailMessage
 from .errors import ManualEvidenceMissing
-from .evidence import EvidenceItem, esc
+from .evidence import EvidenceItem, esc, hash_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from .proof import Proof
@@ -91,7 +91,7 @@ def fmt_time(value: str) -> str:
 
 
 def attestation_html(step: int, title: str, att: dict, items: list[EvidenceItem]) -> str:
-    files = "".join(f"<li>{esc(i.name)} — SHA-256 <span class='hash'>{esc(i.sha256)}</span></li>" for i in items)
+    files = "".join(f"<li>{esc(i.name)} — SHA-256 <span class='hash sha'>{esc(i.sha256)}</span></li>" for i in items)
     return (f'<div class="segur-card segur-manual"><h4>Étape {step} réalisée manuellement — attestation de '
             f'l\'opérateur</h4><table><tr><th style="width:24%">Étape</th><td>{esc(title)}</td></tr>'
             f'<tr><th>Réalisée par</th><td>{esc(att.get("by", ""))}</td></tr>'
@@ -131,8 +131,7 @@ async def manual_evidence(proof: "Proof", step: int, caption: str, *,
             item = rec.attach(path, label, manual=True, show=False)
             ev = ManualEvidence(path, item)
             rec.show(f'<div class="segur-card segur-manual"><h4>Fourni par l\'opérateur — {esc(item.caption)}</h4>'
-                     f'{_preview(ev)}<div class="hash">{esc(item.name)} ({item.size} octets) · SHA-256 '
-                     f'{item.sha256}</div></div>')
+                     f'{_preview(ev)}{hash_line(item.name, item.sha256, f"{item.size} octets")}</div>')
             out.append(ev)
     att = conf["attestation"] | {"step": step, "step_title": conf["title"],
                                  "files": [{"name": e.item.name, "source": e.path.name, "sha256": e.item.sha256}

@@ -5,8 +5,7 @@ notebook), so what the referencing team sees while running is what the reviewer 
 """
 from __future__ import annotations
 
-from datetime import datetime
-
+from . import fr
 from .evidence import esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
@@ -19,13 +18,9 @@ def _verdict_badge(verdict: str) -> str:
 
 
 def fmt_time(iso: str) -> str:
-    try:
-        d = datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return str(iso or "")
-    if d.tzinfo is None:  # an operator's attestation time, as written
-        return d.strftime("%d/%m/%Y à %H:%M")
-    return d.strftime("%d/%m/%Y à %H:%M:%S (heure de Paris)")
+    """« 04/12/2026 à 14:05:03 (heure de Paris, UTC+01:00) »; an operator's attestation time without zone
+    is shown as written (« 04/12/2026 à 14:05 »)."""
+    return fr.when(iso)
 
 
 def cover_rows(c: dict) -> str:
@@ -66,15 +61,18 @@ def checks_table(checks: list[dict]) -> str:
 
 
 def evidence_table(items: list[dict]) -> str:
+    """The annex: one block per evidence file, its SHA-256 on a line of its own, whole."""
     if not items:
         return "<p>Aucun élément de preuve n'a été enregistré.</p>"
     rows = "".join(
-        f"<tr><td>{esc(i['step'] if i['step'] is not None else '—')}</td><td>{esc(i['name'])}"
-        f"{' (fourni par l’opérateur)' if i.get('manual') else ''}</td><td>{esc(KIND_FR.get(i['kind'], i['kind']))}</td>"
-        f"<td>{esc(i['caption'])}</td><td class='hash'>{esc(i['sha256'])}</td></tr>" for i in items)
-    return ("<table style='table-layout:fixed'><tr><th style='width:7%'>Étape</th><th style='width:27%'>Fichier"
-            "</th><th style='width:12%'>Nature</th><th style='width:26%'>Description</th>"
-            "<th style='width:28%'>SHA-256</th></tr>" + rows + "</table>")
+        f"<tbody class='item'><tr><td rowspan='2'>{esc(i['step'] if i['step'] is not None else '—')}</td>"
+        f"<td>{esc(i['name'])}{' (fourni par l’opérateur)' if i.get('manual') else ''}</td>"
+        f"<td>{esc(KIND_FR.get(i['kind'], i['kind']))}</td><td>{esc(i['caption'])}</td></tr>"
+        f"<tr><td colspan='3' class='hash'>SHA-256 <span class='sha'>{esc(i['sha256'])}</span></td></tr></tbody>"
+        for i in items)
+    return ("<table class='evidence' style='table-layout:fixed'><thead><tr><th style='width:7%'>Étape</th>"
+            "<th style='width:36%'>Fichier</th><th style='width:15%'>Nature</th><th>Description</th></tr></thead>"
+            + rows + "</table>")
 
 
 def manual_summary(r: dict) -> str:
@@ -83,14 +81,14 @@ def manual_summary(r: dict) -> str:
     if not items:
         return ""
     parts = "; ".join(f"étape {esc(m['step'])}, attestée par {esc(m.get('by', ''))} le {esc(fmt_time(m.get('at', '')))}"
-                      f" ({esc(', '.join(f['source'] for f in m.get('files', [])))})" for m in items)
+                      f", fichiers : {esc(', '.join(f['source'] for f in m.get('files', [])))}" for m in items)
     return (f"<p><b>Étapes réalisées manuellement</b> (éléments fournis par l'opérateur, empreintes en "
             f"annexe) : {parts}</p>")
 
 
 def step_card(record, recorder, manual: bool = False) -> str:
     """The step's summary as a JupyterLab card (hidden in the PDF, which shows the full captures):
-    status and duration, thumbnails of its screenshots, its checks PASS/FAIL, its evidence hashes."""
+    status and duration, thumbnails of its screenshots, its checks RÉUSSI/ÉCHEC, its evidence hashes."""
     import base64
 
     items = [i for i in recorder.items if i.step == record.number]
@@ -109,7 +107,7 @@ def step_card(record, recorder, manual: bool = False) -> str:
                      f"<span class='hash'>SHA-256 {esc(i.sha256[:16])}…</span></li>" for i in items)
     summary = (f"{passed}/{len(checks)} vérification(s) réussie(s)" if checks else "aucune vérification")
     return (f'<div class="segur-card segur-step"><h4>Étape {record.number} — {esc(record.title)}</h4>'
-            f'<p><b>{esc(state)}</b> en {record.duration_s:.1f} s{" (étape manuelle)" if manual else ""} — '
+            f'<p><b>{esc(state)}</b> en {fr.seconds(record.duration_s)}{" (étape manuelle)" if manual else ""} — '
             f'{summary} — {len(items)} élément(s) de preuve</p>'
             f'{f"<div class=thumbs>{thumbs}</div>" if thumbs else ""}'
             f'{f"<ul>{rows}</ul>" if rows else ""}{f"<ul>{hashes}</ul>" if hashes else ""}</div>')
@@ -127,7 +125,7 @@ def final_card(r: dict) -> str:
         lines.append("<p><b>Vérifications en échec</b> : " + "; ".join(esc(c["label"]) for c in failed) + "</p>")
     lines.append(manual_summary(r))
     steps = "".join(f"<li>Étape {s['number']} — {esc(s['title'])} : {STEP_STATUS.get(s['status'], s['status'])}"
-                    f" ({s['duration_s']:.1f} s)</li>" for s in r["steps"])
+                    f" en {fr.seconds(s['duration_s'])}</li>" for s in r["steps"])
     return (f'<div class="segur-card segur-final"><h4>Verdict de la preuve {esc(r["scenario"])} : '
             f'{_verdict_badge(r["verdict"])}</h4>{"".join(lines)}<ul>{steps}</ul>'
             f'<h4>Tableau des vérifications</h4>{checks_table(r["checks"])}</div>')

@@ -6,7 +6,11 @@ CSS = """
   break-inside: avoid; }
 .segur-card h4 { margin: 0 0 6px 0; font-size: 10.5pt; color: #0b4f8a; }
 .segur-card .caption { font-size: 9pt; color: #4a5a6a; margin-top: 4px; }
-.segur-card .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; color: #6b7b8b; word-break: break-all; }
+.segur-card .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; color: #6b7b8b; overflow-wrap: anywhere; }
+/* a SHA-256 is never cut: it moves to a line of its own, whole, so that it can be read and copied */
+.sha { white-space: nowrap; font-family: "DejaVu Sans Mono", monospace; }
+.segur-card table.exchange th.side { background: #dfe7f1; color: #0b4f8a; }
+.segur-card table.exchange pre { margin: 0; border: 0; padding: 0; background: transparent; }
 .segur-card img.shot { max-width: 100%; border: 1px solid #9aa7b4; display: block; margin-top: 4px; }
 .segur-card table { border-collapse: collapse; width: 100%; font-size: 9pt; margin-top: 4px; }
 .segur-card table th, .segur-card table td { border: 1px solid #d5dde5; padding: 3px 6px; text-align: left !important;

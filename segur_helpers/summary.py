@@ -2,15 +2,19 @@
 in the Convergence columns) and ``summary.pdf``, a French index for reviewers.
 
 The index counts verdicts and chapters, lists every scenario with its verdict and where its proof
-is (file and pages), and keeps *reviewed* apart from *compliant*: a verdict CONFORME is computed by the
-toolkit; a human review is recorded by the reviewer in the last column, never assumed.
+is (file, pages and SHA-256), and keeps *reviewed* apart from *compliant*: a verdict CONFORME is computed
+by the toolkit; a human review is recorded by the reviewer in the last column, never assumed. Every
+table is in REM order: chapter, then requirement and proof numbering in natural order (SSI/IE.9 before
+SSI/IE.31), whatever order the proofs ran in.
 """
 from __future__ import annotations
 
 import asyncio
 import csv
+import re
 from pathlib import Path
 
+from . import fr
 from .evidence import esc
 from .ids import current_id, safe_name
 from .pdf import band, html_to_pdf
@@ -22,6 +26,41 @@ VERDICT_ORDER = ("CONFORME", "NON CONFORME", "NON APPLICABLE", "ERREUR")
 COLUMNS = ("ID", "Chapitre", "Fonction", "Exigence", "N° scénario", "Scénario de conformité", "N° preuve",
            "Preuve", "Verdict", "Tentatives", "Durée (s)", "Fichier de preuve", "SHA-256 du fichier de preuve",
            "Relecture")
+
+
+def natural_key(text: str) -> tuple:
+    """Numbers compared as numbers: ``SSI/IE.9`` < ``SSI/IE.31``, ``HOP VA 1.04`` < ``HOP VA 1.06``."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.findall(r"\d+|\D+", str(text or "")))
+
+
+def rem_order_key(chapter: str, requirement: str, proof: str = "") -> tuple:
+    """REM order: chapter, then requirement id, then proof numbering, each in natural order."""
+    return natural_key(chapter), natural_key(requirement), natural_key(proof)
+
+
+def in_rem_order(proofs: list[dict]) -> list[dict]:
+    """A run's proofs (run.json entries) in REM order."""
+    return sorted(proofs, key=lambda p: rem_order_key(p.get("chapter") or "", p.get("requirement") or "",
+                                                        p.get("scenario") or ""))
+
+
+# the "Exécution" sheet of the workbooks: what each run fact is called for a reviewer
+RUN_FACTS = {"campaign": "Campagne", "run_id": "Exécution", "vendor": "Éditeur", "product": "Produit",
+             "version": "Version", "target_url": "Environnement testé", "operator": "Opérateur",
+             "started": "Début", "finished": "Fin", "toolkit_version": "Version de segur-proofs",
+             "params_sha256": "SHA-256 du fichier de paramètres"}
+
+
+def run_facts(record: dict, keys) -> list[tuple[str, str]]:
+    """(French label, value) of each run fact, times in Paris time with their offset."""
+    out = []
+    for key in keys:
+        value = record.get(key, "")
+        if key in ("started", "finished") and value:
+            value = fr.when(value)
+        out.append((RUN_FACTS.get(key, key), "" if value is None else str(value)))
+    return out
 
 
 def read_json_safe(path: Path) -> dict | None:
@@ -45,7 +84,7 @@ def rows(run_dir: Path, record: dict) -> list[dict]:
     from . import catalog
 
     out = []
-    for e in record.get("proofs", []):
+    for e in in_rem_order(record.get("proofs", [])):
         req = catalog.get(e["requirement"])
         # a proof keeps the folder it was made in (an id renamed since: ids.OLD_IDS)
         result = read_json_safe(run_dir / (e.get("folder") or safe_name(e["scenario"])) / "result.json") or {}
@@ -69,7 +108,8 @@ def write_csv(run_dir: Path, table: list[dict]) -> Path:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:   # BOM: Excel opens it as UTF-8
         w = csv.DictWriter(fh, fieldnames=COLUMNS, delimiter=";")
         w.writeheader()
-        w.writerows(table)
+        # French Excel reads « 12,43 », not « 12.43 » (the .xlsx keeps real numbers)
+        w.writerows({k: fr.num(v, 2, group=False) if isinstance(v, float) else v for k, v in row.items()} for row in table)
     return path
 
 
@@ -87,8 +127,8 @@ def write_xlsx(run_dir: Path, table: list[dict], record: dict) -> Path:
     verdict_col = COLUMNS.index("Verdict") + 1
     for i, r in enumerate(table, 2):
         ws.cell(i, verdict_col).fill = PatternFill("solid", fgColor=fills.get(r["Verdict"], "FFFFFF"))
-    add_run_sheet(wb, record, ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator",
-                               "started", "finished", "toolkit_version", "params_sha256"))
+    add_run_sheet(wb, run_facts(record, ("campaign", "run_id", "vendor", "product", "version", "target_url",
+                                         "operator", "started", "finished", "toolkit_version", "params_sha256")))
     path = run_dir / XLSX_NAME
     tmp = path.with_name(path.name + ".tmp")
     wb.save(str(tmp))
@@ -105,7 +145,9 @@ h2 { font-size: 12pt; color: #0b4f8a; border-bottom: 1px solid #c9d3dd; margin-t
 table { border-collapse: collapse; width: 100%; margin: 2mm 0; }
 th, td { border: 1px solid #d5dde5; padding: 2px 5px; text-align: left; vertical-align: top; font-size: 8.5pt; }
 th { background: #eef2f7; }
-tr { break-inside: avoid; }
+tr, tbody.proof { break-inside: avoid; }
+tr.seal td { font-size: 7.5pt; color: #1c2833; border-top: 0; }
+.sha { font-family: "DejaVu Sans Mono", monospace; white-space: nowrap; }
 td.num { text-align: right; }
 .note { border-left: 4px solid #0b4f8a; background: #f4f7fb; padding: 2mm 4mm; margin: 3mm 0; }
 .box { display: inline-block; width: 9pt; height: 9pt; border: 1px solid #555; }
@@ -113,7 +155,7 @@ td.num { text-align: right; }
 
 
 def summary_html(run_dir: Path, record: dict) -> str:
-    proofs = record.get("proofs", [])
+    proofs = in_rem_order(record.get("proofs", []))
     counts = {v: sum(1 for p in proofs if p["verdict"] == v) for v in VERDICT_ORDER}
     chapters: dict[str, dict[str, int]] = {}
     for p in proofs:
@@ -122,17 +164,20 @@ def summary_html(run_dir: Path, record: dict) -> str:
     head = "".join(f"<th>{esc(v)}</th>" for v in VERDICT_ORDER)
     chapter_rows = "".join(
         f"<tr><td>{esc(ch)}</td>" + "".join(f"<td class='num'>{c[v]}</td>" for v in VERDICT_ORDER)
-        + f"<td class='num'>{sum(c.values())}</td></tr>" for ch, c in sorted(chapters.items()))
+        + f"<td class='num'>{sum(c.values())}</td></tr>" for ch, c in sorted(chapters.items(),
+                                                                            key=lambda kv: natural_key(kv[0])))
     detail = []
     for p in proofs:
         pdf = run_dir / p["pdf"] if p.get("pdf") else None
         pages = _pages(pdf) if pdf and pdf.is_file() else 0
         where = (f"{esc(p['pdf'])} — {pages} page{'s' if pages > 1 else ''}" if pages
-                 else esc(p.get("pdf") or "— (pas de document)"))
+                 else esc(p.get("pdf") or "pas de document"))
         cause = f"<br><i>{esc(p['error'])}</i>" if p.get("error") else ""
-        detail.append(f"<tr><td>{esc(p['requirement'])}</td><td>{esc(p['scenario'])}</td>"
+        seal = (f"<tr class='seal'><td colspan='5'>SHA-256 du document : <span class='sha'>{esc(p['pdf_sha256'])}"
+                f"</span></td></tr>" if p.get("pdf_sha256") else "")
+        detail.append(f"<tbody class='proof'><tr><td>{esc(p.get('chapter') or '—')}</td><td>{esc(p['scenario'])}</td>"
                       f"<td>{_verdict_badge(p['verdict'])}{cause}</td><td class='num'>{p.get('attempts', 1)}</td>"
-                      f"<td>{where}</td><td><span class='box'></span></td></tr>")
+                      f"<td>{where}</td><td rowspan='{2 if seal else 1}'><span class='box'></span></td></tr>{seal}</tbody>")
     total = len(proofs)
     failed = counts["NON CONFORME"] + counts["ERREUR"]
     return (
@@ -155,9 +200,11 @@ def summary_html(run_dir: Path, record: dict) -> str:
         f'qui coche la colonne « Relue » ci-dessous ou renseigne la colonne « Relecture » de summary.xlsx (nom, date). '
         f'Preuves relues à ce jour : 0 sur {total}.</div>'
         f'<h2>Par chapitre</h2><table><tr><th>Chapitre</th>{head}<th>Total</th></tr>{chapter_rows}</table>'
-        f'<h2>Exigences et preuves</h2><table><tr><th style="width:14%">Exigence</th><th style="width:15%">'
-        f'Scénario</th><th style="width:22%">Verdict</th><th style="width:7%">Tent.</th><th>Document de preuve '
-        f'(pages)</th><th style="width:12%">Relue</th></tr>{"".join(detail)}</table>'
+        f'<h2>Exigences et preuves</h2><p>Dans l\'ordre du REM : chapitre, puis exigence et numéro de scénario. '
+        f'Sous chaque preuve, l\'empreinte SHA-256 de son document.</p><table><thead><tr><th style="width:12%">'
+        f'Chapitre</th><th style="width:17%">Scénario</th><th style="width:21%">Verdict</th><th style="width:7%">'
+        f'Tent.</th><th>Document de preuve et nombre de pages</th><th style="width:8%">Relue</th></tr></thead>'
+        f'{"".join(detail)}</table>'
         f'<p>Les empreintes SHA-256 de tous les fichiers de l\'exécution figurent dans manifest.json '
         f'(vérification : <i>segur verify</i>).</p></body></html>')
 

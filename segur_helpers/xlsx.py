@@ -31,9 +31,14 @@ def table_workbook(title: str, columns: Sequence[str], rows: Iterable[Sequence],
     return wb
 
 
-def add_run_sheet(wb: Workbook, record: dict, keys: Sequence[str]):
-    """The "Exécution" sheet: one row per run fact (key, value)."""
+def add_run_sheet(wb: Workbook, facts: Sequence[tuple[str, str]]):
+    """The "Exécution" sheet: one row per run fact (French label, value), under a header row."""
     info = wb.create_sheet("Exécution")
-    for key in keys:
-        info.append([key, str(record.get(key, ""))])
+    info.append(["Élément", "Valeur"])
+    for cell in info[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+    for label, value in facts:
+        info.append([label, value])
+    info.column_dimensions["A"].width, info.column_dimensions["B"].width = 30, 70
     return info

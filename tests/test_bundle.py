@@ -34,9 +34,12 @@ def test_bundle_of_a_demo_run(tmp_path, write_params, demo_stack):
     with zipfile.ZipFile(bundle / "SSI_IE.zip") as zf:
         assert sorted(zf.namelist()) == expected_names
         zf.extractall(unpacked)
+    digests = {}
     for name in expected_names:
-        for folder in (unpacked, bundle / "SSI_IE"):
-            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == proof_pdf_hash
+        digests[name] = hashlib.sha256((bundle / "SSI_IE" / name).read_bytes()).hexdigest()
+        assert hashlib.sha256((unpacked / name).read_bytes()).hexdigest() == digests[name]
+    # each element file holds its own pages, not the whole proof
+    assert len(set(digests.values())) == 3 and proof_pdf_hash not in digests.values()
     assert sorted(p.name for p in (bundle / "SSI_IE").iterdir()) == expected_names
     assert not any(p.name == "bundles" for p in run.rglob("*"))  # the run folder is untouched
     assert set(manifest) == {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()} - {"manifest.json"}
@@ -47,7 +50,8 @@ def test_bundle_of_a_demo_run(tmp_path, write_params, demo_stack):
     assert rows[0][:8] == ("ID", "Chapitre", "Fonction", "Exigence", "N° scénario", "Scénario de conformité",
                            "N° preuve", "Preuve")
     assert [(r[0], r[4], r[6], r[8], r[9], r[10]) for r in rows[1:]] == [
-        ("SSI/IE.31", "SSI/IE.31.01", p, "CONFORME", p.replace("/", "_") + ".pdf", proof_pdf_hash) for p in PROOFS]
+        ("SSI/IE.31", "SSI/IE.31.01", p, "CONFORME", p.replace("/", "_") + ".pdf", digests[p.replace("/", "_") + ".pdf"])
+        for p in PROOFS]   # each element file sealed by its own SHA-256
     back = import_rem(status)
     assert back.layout == "convergence"
     assert [p.id for p in back.get("SSI/IE.31").scenarios[0].proofs] == list(PROOFS)

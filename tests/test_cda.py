@@ -88,9 +88,9 @@ def test_valid_file_is_small_and_fixtures_are_up_to_date():
 def test_rules_table_for_display():
     rows = rules_table(check_cda(DATA / "ldl_production_ins.xml"))
     assert rows[0] == {"Règle": "R0.xml", "Libellé": "XML bien formé", "XPath": "/",
-                       "Résultat": "PASS", "Observé": "document analysé sans erreur"}
+                       "Résultat": "RÉUSSI", "Observé": "document analysé sans erreur"}
     ins = next(r for r in rows if r["Règle"] == "R4.ins-oid")
-    assert ins["Résultat"] == "FAIL"
+    assert ins["Résultat"] == "ÉCHEC"
 
 
 # --- each broken document fails its own rule(s), naming the XPath ---------------------------------

@@ -1,27 +1,67 @@
-"""The whole demo campaign, as `make demo` runs it, against the whole demo target on free ports."""
+"""The whole demo campaign, as `make demo` runs it, against the whole demo target on free ports.
+
+The campaign runs once for this module; every test below reads that one run: verdicts and secrets, the
+captions of every screenshot against what its red outline surrounds, every SHA-256 whole in the text of
+the PDFs, and the bundle's element files."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import secrets
+import shutil
+import subprocess
+from pathlib import Path
 
+import pytest
 import yaml
+from openpyxl import load_workbook
 
-from conftest import ROOT, files_under, run_segur
+from conftest import ADMIN_PASSWORD, ROOT, files_under, run_segur
+from segur_helpers.evidence import names_inside, normalise
+from segur_helpers.export import element_number, element_section, notebook_sections
+
+SECRET_VARS = ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD",
+               "DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD")
 
 
-def test_demo_campaign_is_all_conforme(tmp_path, demo_stack, admin_password, monkeypatch):
-    names = ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD",
-             "DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD")
-    for var in names:
-        monkeypatch.setenv(var, "demo-" + secrets.token_urlsafe(16))
-    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True, with_psc=True)
-    text = stack.retarget((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
-    assert "8765" not in text and "../outputs/demo-target" not in text
-    params = tmp_path / "demo.yaml"
-    params.write_text(text, encoding="utf-8")
-    proc = run_segur("run", str(params), "--outputs", str(tmp_path / "out"), env=os.environ.copy(), timeout=1500)
-    (run,) = [p for p in (tmp_path / "out" / "demo").iterdir() if p.is_dir()]
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """(run folder, params text, CLI process) of one run of the whole demo campaign."""
+    from demo_dpi.stack import DemoStack
+
+    tmp = tmp_path_factory.mktemp("demo-campaign")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in SECRET_VARS:
+            mp.setenv(var, "demo-" + secrets.token_urlsafe(16))
+        stack = DemoStack(tmp / "target", with_dmp=True, with_ldap=True, with_oidc=True, with_psc=True).start()
+        try:
+            text = stack.retarget((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
+            assert "8765" not in text and "../outputs/demo-target" not in text
+            params = tmp / "demo.yaml"
+            params.write_text(text, encoding="utf-8")
+            proc = run_segur("run", str(params), "--outputs", str(tmp / "out"), env=os.environ.copy(), timeout=1500)
+            used = [ADMIN_PASSWORD] + [os.environ[v] for v in SECRET_VARS]
+        finally:
+            stack.stop()
+    (run,) = [p for p in (tmp / "out" / "demo").iterdir() if p.is_dir()]
+    return run, text, proc, used
+
+
+def results(run: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(run.glob("*/result.json"))}
+
+
+def pdftotext(path: Path) -> str:
+    """The text a reviewer copies from a PDF (poppler's pdftotext, as is: a hash cut over two lines is cut)."""
+    exe = shutil.which("pdftotext")
+    assert exe, "pdftotext not found: install Debian's poppler-utils (make test does it)"
+    return subprocess.run([exe, str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_demo_campaign_is_all_conforme(campaign):
+    run, text, proc, used = campaign
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     verdicts = {p["scenario"]: p["verdict"] for p in record["proofs"]}
     in_scope = yaml.safe_load(text)["requirements"]
@@ -29,7 +69,133 @@ def test_demo_campaign_is_all_conforme(tmp_path, demo_stack, admin_password, mon
     assert set(verdicts.values()) == {"CONFORME"}, (verdicts, proc.stdout[-3000:], proc.stderr[-3000:])
     assert proc.returncode == 0
     assert (run / "summary.pdf").is_file() and (run / "summary.xlsx").is_file()
-    secrets_used = [admin_password] + [os.environ[v] for v in names]
     for f in files_under(run):
         data = f.read_bytes()
-        assert not any(s.encode() in data for s in secrets_used), f"secret found in {f}"
+        assert not any(s.encode() in data for s in used), f"secret found in {f}"
+
+
+def test_every_caption_names_only_what_its_outline_surrounds(campaign):
+    """A screenshot's card quotes the outlined element's own text, read when the screenshot was taken;
+    a text the scenario names in a caption (``names=``) must be inside that element, in every proof."""
+    run = campaign[0]
+    shots, named, wrong = 0, 0, []
+    for folder, result in results(run).items():
+        for item in result.get("evidence", []):
+            if item["kind"] != "screenshot":
+                continue
+            shots += 1
+            named += bool(item.get("names"))
+            if item.get("outlined"):
+                assert item.get("outlined_text"), f"{folder}/{item['name']}: outlined element without its text"
+            for missing in names_inside(item):
+                wrong.append(f"{folder}/{item['name']}: caption names « {missing} », outline surrounds "
+                             f"« {item.get('outlined_text', '')[:200]} »" if item.get("outlined") else
+                             f"{folder}/{item['name']}: caption names « {missing} », nothing is outlined")
+    assert not wrong, "\n".join(wrong)
+    assert shots >= 40 and named >= 10, (shots, named)   # the test looks at real captions, not an empty list
+    # DMP/CS.01: the admission forms are captured with the answer entered, the answer named in the outline
+    cs = next(r for f, r in results(run).items() if f.startswith("DMP_CS.01"))
+    forms = [i for i in cs["evidence"] if i["kind"] == "screenshot" and "formulaire d'admission" in i["caption"].lower()]
+    assert [normalise(i["names"][0]) for i in forms] == [normalise("Oui : connexion secrète"), normalise("Non")]
+    text = " ".join(pdftotext(run / "DMP_CS.01.01" / "DMP_CS.01.01.pdf").split())
+    assert "élément encadré en rouge : « Aucun épisode en cours" in text
+    assert "« Accès au DMP bloqué" not in text and "« Aucun nouveau document versé" not in text
+
+
+def test_every_hash_is_whole_in_the_text_of_the_pdfs(campaign):
+    """Every SHA-256 a PDF shows can be copied whole from it: evidence, notebook, summary's proofs."""
+    run = campaign[0]
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))["files"]
+    checked = 0
+    for folder, result in results(run).items():
+        pdf = run / folder / f"{folder}.pdf"
+        text = pdftotext(pdf)
+        wanted = [i["sha256"] for i in result["evidence"]] + [manifest[f"{folder}/notebook.ipynb"]]
+        cut = [h for h in wanted if h not in text]
+        assert not cut, f"{pdf.name}: SHA-256 not whole in pdftotext: {cut}"
+        checked += len(wanted)
+        # and no 64-hex hash anywhere in the text is cut over two lines
+        cut = [a + b for a, b in re.findall(r"\b([0-9a-f]{16,63})\n([0-9a-f]{1,48})\b", text) if len(a + b) == 64]
+        assert not cut, f"{pdf.name}: hash cut over two lines: {cut}"
+    summary = pdftotext(run / "summary.pdf")
+    record = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    for p in record["proofs"]:
+        assert p["pdf_sha256"] in summary, f"summary.pdf: SHA-256 of {p['pdf']} missing or cut"
+    assert checked > 100
+
+
+def test_reviewer_french_in_the_proofs(campaign):
+    run = campaign[0]
+    for folder in results(run):
+        text = " ".join(pdftotext(run / folder / f"{folder}.pdf").split())
+        assert "PASS" not in text and "FAIL" not in text, folder
+        assert "RÉUSSI" in text, folder
+        assert "(heure de Paris, UTC+0" in text, folder
+        assert not re.search(r"\(\d+\.\d+ s\)|\b\d+\.\d+ s\b", text), f"{folder}: English decimal point"
+        assert not re.search(r" \+0000\b|\bGMT\b", text), f"{folder}: e-mail date not in Paris time"
+        assert not re.search(r"\b(de|le) [AEIOUÉÈÊÀ][a-zéèêàç]", text), f"{folder}: « de/le » before a vowel"
+    info = dict(load_workbook(run / "summary.xlsx")["Exécution"].iter_rows(values_only=True))
+    assert "Campagne" in info and "campaign" not in info and "heure de Paris" in info["Début"]
+
+
+def test_summaries_are_in_rem_order(campaign):
+    from segur_helpers.summary import natural_key
+
+    run = campaign[0]
+    rows = list(load_workbook(run / "summary.xlsx")["Preuves"].iter_rows(values_only=True))[1:]
+    keys = [(natural_key(r[1]), natural_key(r[0]), natural_key(r[6])) for r in rows]
+    assert keys == sorted(keys)
+    chapters = [r[1] for r in rows]
+    assert chapters == sorted(chapters, key=natural_key)
+
+
+def test_bundle_files_one_pdf_per_element_with_its_own_pages(campaign, tmp_path):
+    """Each element file holds its own part of the proof (cover, its step, its annex lines), differs from
+    its siblings, and is sealed in the status workbook by its own SHA-256."""
+    run = campaign[0]
+    out = tmp_path / "bundle"
+    proc = run_segur("bundle", str(run), "--out", str(out), timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    (status,) = out.glob("statut-demo-*.xlsx")
+    rows = list(load_workbook(status).active.iter_rows(values_only=True))
+    header, rows = rows[0], rows[1:]
+    col = {name: header.index(name) for name in ("ID", "N° scénario", "N° preuve", "Fichier déposé", "SHA-256")}
+    by_element = {r[col["N° preuve"]]: r for r in rows}
+    from segur_helpers.summary import rem_order_key
+    keys = [rem_order_key(r[header.index("Chapitre")], r[col["ID"]], r[col["N° preuve"]]) for r in rows]
+    assert keys == sorted(keys), "the status workbook is not in REM order"
+    checked_scenarios = 0
+    for folder, result in results(run).items():
+        nb = __import__("nbformat").read(str(run / folder / "notebook.ipynb"), as_version=4)
+        sections = notebook_sections(nb)
+        titles = {s["number"]: s["title"] for s in result["steps"]}
+        digests = set()
+        for element in result["expected"]:
+            row = by_element[element["id"]]
+            (name,) = row[col["Fichier déposé"]].split("\n")
+            path = next(out.rglob(name))
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert row[col["SHA-256"]] == digest, f"{name}: the status does not seal this file"
+            digests.add(digest)
+            text = " ".join(pdftotext(path).split())
+            assert element["id"] in text
+            # after the proof's cover (which lists every expected element): this element's part only
+            body = text[text.casefold().index("élément de preuve déposé"):]
+            own = element_section(sections, element_number(element["id"]))
+            assert own.heading in body, f"{name}: its part « {own.heading} » is missing"
+            for other in sections:
+                if other is not own:
+                    assert other.heading not in body, f"{name}: holds « {other.heading} » of another element"
+            for number, title in titles.items():
+                if number in own.steps:
+                    assert title in body, f"{name}: its step {number} « {title} » is missing"
+                elif not any(title in titles[n] for n in own.steps):
+                    assert title not in body, f"{name}: holds step {number} « {title} » of another element"
+            for item in result["evidence"]:
+                assert (item["sha256"] in text) == (item["step"] in own.steps), f"{name}: annex line {item['name']}"
+        assert len(digests) == len(result["expected"]), f"{folder}: element files are not all different"
+        checked_scenarios += 1
+    assert checked_scenarios == len(results(run))
+    # SSI/IAM.80's « Preuves 2 et 3 »: both elements are filed, from the same part of the notebook
+    assert by_element["SSI/IAM.80.01.02"][col["Fichier déposé"]] == "SSI_IAM.80.01.02.pdf"
+    assert by_element["SSI/IAM.80.01.03"][col["Fichier déposé"]] == "SSI_IAM.80.01.03.pdf"

@@ -85,7 +85,7 @@ def test_each_defect_gives_non_conforme_naming_its_check(tmp_path, write_params,
         failed = [c["label"] for c in result["checks"] if not c["passed"]]
         assert any(DEFECT_CHECK[req] in f for f in failed), (req, failed)
         text = _pdf_text(run, req)
-        assert "NON CONFORME" in text and "FAIL" in text and DEFECT_CHECK[req][:40] in text
+        assert "NON CONFORME" in text and "ÉCHEC" in text and DEFECT_CHECK[req][:40] in text
     _no_secret(run, admin_password)
 
 

@@ -105,7 +105,7 @@ def test_defect_gives_non_conforme_naming_failed_check(tmp_path, write_params, d
     text = _pdf_text(runs[0] / "SSI_IE.31.01" / "SSI_IE.31.01.pdf")
     assert "NON CONFORME" in text
     assert "Vérifications en échec" in text and "en attente de vérification" in text
-    assert "FAIL" in text
+    assert "ÉCHEC" in text
     _assert_no_secret(runs[0], admin_password, proc.stdout, proc.stderr)
 
 

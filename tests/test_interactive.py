@@ -25,7 +25,7 @@ def test_notebook_runs_top_to_bottom_in_a_plain_kernel(tmp_path, write_params, d
     # every step left a visible card; the last cell shows the verdict and carries it in its metadata
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
-    assert "Capture d'écran" in html and "Message reçu" in html and "PASS" in html
+    assert "Capture d'écran" in html and "Message reçu" in html and "RÉUSSI" in html
     final = [o for o in nb.cells[-1].outputs if "segur" in o.get("metadata", {})]
     assert final and final[0]["metadata"]["segur"]["result"]["verdict"] == "CONFORME"
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))

@@ -111,3 +111,51 @@ def test_driver_named_in_params():
         with pytest.raises(UserError, match=needle):
             load_driver_class(bad, file="p.yaml")
     assert issubclass(DemoDriver, Driver)
+
+
+def test_reviewer_french_formats():
+    from segur_helpers import fr
+
+    assert (fr.result_word(True), fr.result_word(False)) == ("RÉUSSI", "ÉCHEC")
+    assert fr.seconds(3.74) == "3,7 s" and fr.num(1234.5) == "1\u202f234,5" and fr.num(12.3, 2, group=False) == "12,30"
+    # one time zone: Paris with its offset, winter and summer, whatever zone the instant came in
+    assert fr.when("2026-12-04T13:05:03Z") == "04/12/2026 à 14:05:03 (heure de Paris, UTC+01:00)"
+    assert fr.when("2026-07-04T12:05:03+00:00") == "04/07/2026 à 14:05:03 (heure de Paris, UTC+02:00)"
+    assert fr.when("2026-12-04T10:00") == "04/12/2026 à 10:00"   # an operator's time, as written
+    assert fr.mail_date("Fri, 04 Dec 2026 02:45:29 +0000") == "04/12/2026 à 03:45:29 (heure de Paris, UTC+01:00)"
+    assert fr.paris_iso_text('{"at": "2026-12-04T02:45:47Z", "day": "2026-12-04"}') == \
+        '{"at": "2026-12-04T03:45:47+01:00", "day": "2026-12-04"}'
+    assert (fr.de("Éditeur de démonstration"), fr.de("Camille"), fr.le("hôpital")) == \
+        ("d'Éditeur de démonstration", "de Camille", "l'hôpital")
+
+
+def test_caption_names_must_be_inside_the_outline():
+    from segur_helpers.evidence import EvidenceItem, names_inside, outline_caption
+
+    item = EvidenceItem("a.png", "screenshot", "0" * 64, 1, "c", 3, outlined=True,
+                        outlined_text="Aucun épisode en cours. Nouvel épisode de soins",
+                        names=["Accès au DMP bloqué"])
+    assert names_inside(item) == ["Accès au DMP bloqué"]
+    assert "absent de l'élément encadré : « Accès au DMP bloqué »" in outline_caption(item, True)
+    item.names = ["aucun  ÉPISODE en cours…"]   # blanks, case and a final ellipsis do not matter
+    assert names_inside(item) == [] and "absent" not in outline_caption(item, True)
+    item.outlined = False
+    assert names_inside(item) == item.names   # nothing outlined: a named text is never inside
+
+
+def test_rem_order_is_natural():
+    from segur_helpers.summary import in_rem_order
+
+    proofs = [{"chapter": "SSI/IE", "requirement": r, "scenario": r + ".01"} for r in ("SSI/IE.31", "SSI/IE.9")]
+    proofs.append({"chapter": "DMP/CONF", "requirement": "DMP/CONF.16", "scenario": "DMP/CONF.16.01"})
+    assert [p["requirement"] for p in in_rem_order(proofs)] == ["DMP/CONF.16", "SSI/IE.9", "SSI/IE.31"]
+
+
+def test_notebook_parts_of_proof_elements():
+    from segur_helpers.export import _element_numbers, element_number
+
+    assert _element_numbers("Preuves 2 et 3 — Connexion") == [2, 3]
+    assert _element_numbers("Preuve 1 — Le fournisseur") == [1]
+    assert _element_numbers("Preuves 2 à 4 — x") == [2, 3, 4]
+    assert _element_numbers("Verdict et récapitulatif des vérifications") == []
+    assert element_number("SSI/IAM.80.01.03") == 3

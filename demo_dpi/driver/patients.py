@@ -102,27 +102,41 @@ class DemoPatients(Patients):
         await page.goto(self.driver.url(f"/patients/{patient.id}"))
         return await self._read_file(page)
 
-    async def admission_form(self, patient, pro, kind):
+    async def admission_form(self, patient, pro, kind, *, answers=None):
         page = await self.page_for(pro)
         await page.goto(self.driver.url(f"/patients/{patient.id}/episodes/new?kind={kind}"))
         secret = page.locator("[data-testid=secret-question]")
         offers_secret = bool(await secret.count())
         offers_consent = bool(await page.locator("#consent").count())
+        if answers is not None and await page.locator("#admission-form").count():
+            await self._fill_admission(page, offers_secret, **answers)
+        # the outline is the answer box (the drop-down list and its note); the question's label is beside it
         highlight = "[data-testid=secret-question]" if offers_secret else "#admission-form"
         observed = await _text(page, "label[for=secret_connection]") if offers_secret else "aucune question de connexion secrète"
+        answer = ""
+        if offers_secret:
+            answer = await page.locator("#secret_connection").evaluate(
+                "s => s.value ? s.selectedOptions[0].text.trim() : ''")
         return AdmissionView(page=page, highlight=highlight, observed=observed, url=page.url,
-                             offers_secret_connection=offers_secret, offers_consent=offers_consent)
+                             offers_secret_connection=offers_secret, offers_consent=offers_consent,
+                             secret_answer=answer)
 
-    async def admit(self, patient, pro, kind, *, information, consent, secret_connection=None):
-        form = await self.admission_form(patient, pro, kind)
-        page = form.page
-        if not await page.locator("#admission-form").count():
-            raise RuntimeError(f"no admission form for patient {patient.id}: " + await _text(page, ".flash"))
+    @staticmethod
+    async def _fill_admission(page, offers_secret, *, information, consent, secret_connection=None):
         if information:
             await page.check("#information")
         await page.select_option("#consent", consent)
-        if form.offers_secret_connection and secret_connection is not None:
+        if offers_secret and secret_connection is not None:
             await page.select_option("#secret_connection", "oui" if secret_connection else "non")
+
+    async def admit(self, patient, pro, kind, *, information, consent, secret_connection=None, form=None):
+        answers = {"information": information, "consent": consent, "secret_connection": secret_connection}
+        if form is None or "/episodes/new" not in form.page.url:
+            form = await self.admission_form(patient, pro, kind, answers=answers)
+        page = form.page
+        if not await page.locator("#admission-form").count():
+            raise RuntimeError(f"no admission form for patient {patient.id}: " + await _text(page, ".flash"))
+        await self._fill_admission(page, form.offers_secret_connection, **answers)  # the same answers: no change
         await page.click("#admit")
         await page.wait_for_load_state("load")
         return await self._read_file(page)

@@ -28,10 +28,12 @@ class PatientRef:
 @dataclass
 class AdmissionView(View):
     """The form that opens a care episode. ``offers_secret_connection``: it asks the (minor) patient's
-    secret-connection choice; ``offers_consent``: it asks information and DMP non-opposition."""
+    secret-connection choice; ``offers_consent``: it asks information and DMP non-opposition;
+    ``secret_answer``: the secret-connection answer the form shows as entered ('' if none)."""
 
     offers_secret_connection: bool = False
     offers_consent: bool = False
+    secret_answer: str = ""
 
 
 @dataclass
@@ -92,15 +94,20 @@ class Patients(Capability):
         close any episode left open, so the scenario starts from a known state. No evidence."""
 
     @abc.abstractmethod
-    async def admission_form(self, patient: PatientRef, pro: dict, kind: str) -> AdmissionView:
+    async def admission_form(self, patient: PatientRef, pro: dict, kind: str, *, answers: dict | None = None
+                             ) -> AdmissionView:
         """As ``pro``, open the form that starts a care episode (``kind``: hospitalisation or consultation);
-        highlight the secret-connection question if there is one, else the consent question."""
+        highlight the secret-connection question if there is one, else the consent question.
+        ``answers`` (the keywords of :meth:`admit`: ``information``, ``consent``, ``secret_connection``):
+        enter them without submitting, so that the screen shows the question with its answer
+        (``secret_answer``); :meth:`admit` with ``form=`` then submits that very form."""
 
     @abc.abstractmethod
     async def admit(self, patient: PatientRef, pro: dict, kind: str, *, information: bool, consent: str,
-                    secret_connection: bool | None = None) -> PatientFileView:
+                    secret_connection: bool | None = None, form: AdmissionView | None = None) -> PatientFileView:
         """As ``pro``, start a care episode with its consent record (``consent``: accord, opposition or
-        '' for not recorded; ``secret_connection`` for a minor); returns the file shown afterwards."""
+        '' for not recorded; ``secret_connection`` for a minor); returns the file shown afterwards.
+        ``form``: the form :meth:`admission_form` filled with these answers, submitted as it is."""
 
     @abc.abstractmethod
     async def discharge(self, patient: PatientRef, pro: dict) -> PatientFileView:

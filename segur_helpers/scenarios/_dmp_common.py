@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
+from .. import fr
+
 UNIQUE_ROOT = "1.2.250.1.999.66"  # fictitious OID root of the documents the toolkit adds as a third party
 
 
@@ -58,18 +60,19 @@ def _summary(body) -> list[tuple[str, str]]:
         ext = {x.get("url"): x.get("valueString") or x.get("valueDateTime") for x in body.get("extension") or []}
         out = [("Identifiant unique", (body.get("masterIdentifier") or {}).get("value", "")),
                ("Statut", body.get("status", "")),
-               ("Type", f"{coding.get('display', '')} ({coding.get('code', '')})"), ("Date", body.get("date", "")),
+               ("Type", f"{coding.get('display', '')} ({coding.get('code', '')})"), ("Date", fr.when(body.get("date", ""))),
                ("Auteur", ((body.get("author") or [{}])[0]).get("display", "")),
                ("Structure", (body.get("custodian") or {}).get("display", "")),
                ("Patient (INS)", ((body.get("subject") or {}).get("identifier") or {}).get("value", "")),
                ("Confidentialité / visibilité", ", ".join(s.get("code", "") for s in body.get("securityLabel") or []))]
         if ext:
-            out.append(("Suppression", f"par {ext.get('deletedBy', '?')} le {ext.get('deletedAt', '?')}"))
+            out.append(("Suppression", f"par {ext.get('deletedBy', '?')} le {fr.when(ext.get('deletedAt')) or '?'}"))
         return [(k, v) for k, v in out if v]
     if "transactions" in body:
         rows = body["transactions"]
         return [("Transactions", str(len(rows)))] + [
-            (f"n° {t.get('seq')}", f"{t.get('at')} {t.get('method')} {t.get('path')} → {t.get('status')}") for t in rows[:8]]
+            (f"n° {t.get('seq')}", f"{fr.when(t.get('at'))} — {t.get('method')} {t.get('path')} → {t.get('status')}")
+            for t in rows[:8]]
     return []
 
 

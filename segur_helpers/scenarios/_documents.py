@@ -29,7 +29,8 @@ async def write_and_validate(proof: Proof, document: dict, *, what: str = "docum
     ref = await docs.save(form)
     view = await docs.validate(ref)
     view = await docs.show(ref, focus="status")
-    shot = await proof.screenshot(view, f"{what.capitalize()} n° {ref.id} après validation par son auteur")
+    shot = await proof.screenshot(view, f"{what.capitalize()} n° {ref.id} après validation par son auteur",
+                                  names=view.observed)
     proof.check(f"Le {what} est validé par son auteur", expected="statut « Validé »",
                 observed=view.observed or "aucun statut affiché", passed=view.validated, evidence=[shot])
     return ref, view

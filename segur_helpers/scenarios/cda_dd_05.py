@@ -4,6 +4,7 @@ delete the local copy.
 """
 from __future__ import annotations
 
+from .. import fr
 from ..drivers.patients import PatientRef
 from ..proof import Proof, step
 from ..testpatients import ensure_test_patients
@@ -20,7 +21,7 @@ async def integration(proof: Proof) -> tuple[PatientRef, str, str] | None:
     await submit_third_party(proof, proof.data["patient"], doc, uid, now_iso(),
                              f"Versement au DMP par un tiers : {doc['title']} (identifiant unique {uid})")
     view = await proof.driver.patients.integrate(patient, pro, uid)
-    shot = await proof.screenshot(view, f"Dossier de {patient.label} après intégration du document {uid}")
+    shot = await proof.screenshot(view, f"Dossier {fr.de(patient.label)} après intégration du document {uid}")
     local_id = view.local_documents.get(uid, "")
     proof.check("Le document du DMP est intégré au dossier local",
                 expected=f"le document {uid} dans les documents du dossier",
@@ -61,7 +62,8 @@ async def ouverture_apres_suppression(proof: Proof, ctx: tuple[PatientRef, str, 
     patient, uid, local_id = ctx
     pro = proof.data["professional"]
     opened = await proof.driver.patients.open_document(patient, pro, local_id)
-    shot = await proof.screenshot(opened, f"Copie locale du document {uid} ouverte après sa suppression dans le DMP")
+    shot = await proof.screenshot(opened, f"Copie locale du document {uid} ouverte après sa suppression dans le DMP",
+                                  names=opened.deleted_notice)
     proof.check("Le système informe l'utilisateur que le document a été supprimé du DMP",
                 expected="un message de suppression dans le DMP", observed=opened.deleted_notice or "aucun message",
                 passed="supprim" in opened.deleted_notice.lower() and "dmp" in opened.deleted_notice.lower(),

@@ -47,13 +47,15 @@ async def envoi_en_tache_de_fond(proof: Proof) -> None:
     docs = proof.driver.documents
     data = proof.data["document"]
     ref, view = await _new_validated(proof, data["patient"], f"{data['title']} (envoi en tâche de fond)")
-    shot = await proof.screenshot(view, f"Écran rendu juste après la validation ({view.elapsed_ms or 0:.0f} ms)")
+    shot = await proof.screenshot(view, f"Écran rendu juste après la validation ({view.elapsed_ms or 0:.0f} ms)",
+                                  names=view.dmp_text)
     proof.check("L'écran rend la main aussitôt, l'envoi se poursuivant en tâche de fond",
                 expected="envoi programmé (pas encore terminé) quand l'écran s'affiche",
                 observed=f"{view.dmp_text or 'aucun envoi'} — écran affiché en {view.elapsed_ms or 0:.0f} ms",
                 passed=view.dmp_state in PENDING, evidence=[shot])
     view = await docs.wait_dmp_state(ref, DONE, timeout=_wait(proof))
-    shot = await proof.screenshot(view, f"Document n° {ref.id} : envoi terminé, sans autre action")
+    shot = await proof.screenshot(view, f"Document n° {ref.id} : envoi terminé, sans autre action",
+                                  names=view.dmp_text)
     found, kept = await _in_dmp(proof, ref, f"Recherche du document {ref.unique_id} dans le DMP")
     proof.check("Le document part seul au DMP et y est présent", expected="« Envoyé au DMP » et présent dans le DMP",
                 observed=f"{view.dmp_text} ; {'présent' if found else 'absent'} dans le DMP",
@@ -70,7 +72,8 @@ async def annulations_automatiques(proof: Proof) -> None:
         validated.append((case, ref))
     for case, ref in validated:
         view = await docs.wait_dmp_state(ref, DONE, timeout=_wait(proof))
-        shot = await proof.screenshot(view, f"{case['label']} : document n° {ref.id} validé")
+        shot = await proof.screenshot(view, f"{case['label']} : document n° {ref.id} validé",
+                                      names=view.dmp_text)
         found, kept = await _in_dmp(proof, ref, f"{case['label']} : recherche du document dans le DMP")
         reason = str(case["reason_contains"])
         proof.check(f"Envoi annulé par le système — {case['label']}",
@@ -89,7 +92,7 @@ async def mise_en_attente(proof: Proof) -> tuple[DocumentRef, DocumentView, Docu
         queued, _ = await _new_validated(proof, proof.data["document"]["patient"], f"{title} (DMP coupé)")
         other, _ = await _new_validated(proof, proof.data["document"]["patient"], f"{title} (envoi à annuler)")
         view = await proof.driver.documents.wait_dmp_state(queued, ("queued",) + DONE, timeout=_wait(proof))
-        shot = await proof.screenshot(view, f"DMP coupé : document n° {queued.id} validé")
+        shot = await proof.screenshot(view, f"DMP coupé : document n° {queued.id} validé", names=view.dmp_text)
         proof.check("DMP injoignable : le document est mis en attente, sans action de l'utilisateur",
                     expected="envoi « en attente », nouvelle tentative automatique",
                     observed=view.dmp_text or "aucun état", passed=view.dmp_state == "queued", evidence=[shot])
@@ -110,7 +113,8 @@ async def annulation_par_l_utilisateur(proof: Proof, pending) -> None:
         docs = proof.driver.documents
         before = await docs.show(other, focus="dmp")
         view = await docs.cancel_dmp_send(other)
-        shot = await proof.screenshot(view, f"Document n° {other.id} : l'utilisateur annule son envoi au DMP")
+        shot = await proof.screenshot(view, f"Document n° {other.id} : l'utilisateur annule son envoi au DMP",
+                                      names=view.dmp_text)
         proof.check("L'utilisateur annule l'envoi d'un document au cas par cas",
                     expected="envoi « annulé » à la demande de l'utilisateur",
                     observed=f"avant : {before.dmp_text} ; après : {view.dmp_text}",
@@ -131,7 +135,8 @@ async def retour_du_dmp(proof: Proof, pending) -> None:
     queued, _, other = pending
     docs = proof.driver.documents
     view = await docs.wait_dmp_state(queued, DONE, timeout=_wait(proof))
-    shot = await proof.screenshot(view, f"DMP revenu : document n° {queued.id}, sans action de l'utilisateur")
+    shot = await proof.screenshot(view, f"DMP revenu : document n° {queued.id}, sans action de l'utilisateur",
+                                  names=view.dmp_text)
     found, kept = await _in_dmp(proof, queued, f"Recherche du document {queued.unique_id} dans le DMP")
     proof.check("Au retour du DMP, le document en attente est envoyé sans action de l'utilisateur",
                 expected="« Envoyé au DMP » et présent dans le DMP",

@@ -7,6 +7,7 @@ and shows the same transactions going through, so the block is not a broken DMP 
 """
 from __future__ import annotations
 
+from .. import fr
 from ..drivers.patients import PatientRef
 from ..proof import Proof, step
 from ..testpatients import ensure_test_patients
@@ -32,7 +33,7 @@ async def episode_sans_non_opposition(proof: Proof) -> tuple[PatientRef, int] | 
     since = max((r["seq"] for r in before), default=0)
     view = await proof.driver.patients.admit(patient, pro, "consultation", information=True, consent="")
     view = await proof.driver.patients.open_file(patient, pro)
-    shot = await proof.screenshot(view, f"Dossier de {patient.label} : consentement DMP non recueilli pour l'épisode")
+    shot = await proof.screenshot(view, f"Dossier {fr.de(patient.label)} : consentement DMP non recueilli pour l'épisode")
     proof.check("Le consentement DMP de l'épisode est enregistrable et affiché comme non recueilli",
                 expected="consentement « non recueilli » dans l'épisode", observed=view.episode or "aucun épisode affiché",
                 passed="non recueilli" in view.episode.lower(), evidence=[shot])
@@ -48,7 +49,8 @@ async def tentative_consultation(proof: Proof, ctx) -> None:
         return
     patient, _since = ctx
     outcome = await proof.driver.patients.consult_dmp(patient, proof.data["professional"])
-    shot = await proof.screenshot(outcome, "Réponse du système à la demande de consultation du DMP")
+    shot = await proof.screenshot(outcome, "Réponse du système à la demande de consultation du DMP",
+                                  names=outcome.observed)
     proof.check("La consultation du DMP est refusée tant que la non-opposition n'est pas enregistrée",
                 expected="consultation refusée", observed=outcome.observed or "aucune réponse affichée",
                 passed=not outcome.accepted, evidence=[shot])
@@ -63,7 +65,8 @@ async def tentative_alimentation(proof: Proof, ctx) -> str | None:
     written = await proof.driver.patients.write_document(patient, pro, doc["title"], doc["text"])
     local_id = written.url.rstrip("/").rsplit("/", 1)[-1]
     outcome = await proof.driver.patients.send_to_dmp(patient, pro, local_id)
-    shot = await proof.screenshot(outcome, f"Réponse du système à l'envoi au DMP du document « {doc['title']} »")
+    shot = await proof.screenshot(outcome, f"Réponse du système à l'envoi au DMP du document « {doc['title']} »",
+                                  names=outcome.observed)
     proof.check("L'envoi d'un document au DMP est refusé tant que la non-opposition n'est pas enregistrée",
                 expected="envoi refusé", observed=outcome.observed or "aucune réponse affichée",
                 passed=not outcome.accepted, evidence=[shot])

@@ -17,15 +17,18 @@ async def premiere_admission(proof: Proof) -> PatientRef:
     ensure_test_patients(proof, "patient")
     pro_a = proof.data["professional_a"]
     patient = await proof.driver.patients.prepare(proof.data["patient"])
-    form = await proof.driver.patients.admission_form(patient, pro_a, "hospitalisation")
-    shot = await proof.screenshot(form, f"Formulaire d'admission du patient mineur {patient.label} (épisode 1)")
+    answers = {"information": True, "consent": "accord", "secret_connection": True}
+    form = await proof.driver.patients.admission_form(patient, pro_a, "hospitalisation", answers=answers)
+    shot = await proof.screenshot(form, f"Formulaire d'admission du patient mineur {patient.label} (épisode 1), "
+                                        "réponse du patient saisie, avant validation", names=form.secret_answer)
     proof.check("À l'ouverture de l'épisode 1, le système propose la connexion secrète au patient mineur",
                 expected="une question « connexion secrète » dans le formulaire d'admission",
-                observed=form.observed or "aucune question de connexion secrète", passed=form.offers_secret_connection,
-                evidence=[shot])
-    view = await proof.driver.patients.admit(patient, pro_a, "hospitalisation", information=True, consent="accord",
-                                             secret_connection=True)
-    shot = await proof.screenshot(view, f"Dossier affiché au professionnel A ({pro_a['nom']}) après l'admission")
+                observed=(f"{form.observed} — réponse saisie : {form.secret_answer or 'aucune'}"
+                          if form.offers_secret_connection else form.observed or "aucune question de connexion secrète"),
+                passed=form.offers_secret_connection, evidence=[shot])
+    view = await proof.driver.patients.admit(patient, pro_a, "hospitalisation", **answers, form=form)
+    shot = await proof.screenshot(view, f"Dossier affiché au professionnel A ({pro_a['nom']}) après l'admission",
+                                  names=view.secret_connection)
     proof.check("La connexion secrète choisie est affichée au professionnel qui a fait l'admission",
                 expected="mention « connexion secrète » visible à l'ouverture du dossier",
                 observed=view.secret_connection or "aucune mention visible", passed=bool(view.secret_connection),
@@ -41,7 +44,8 @@ async def second_professionnel(proof: Proof, patient: PatientRef | None) -> None
         return
     pro_b = proof.data["professional_b"]
     view = await proof.driver.patients.open_file(patient, pro_b)
-    shot = await proof.screenshot(view, f"Dossier ouvert par le professionnel B ({pro_b['nom']}), même épisode")
+    shot = await proof.screenshot(view, f"Dossier ouvert par le professionnel B ({pro_b['nom']}), même épisode",
+                                  names=view.secret_connection)
     proof.check("La connexion secrète est clairement visible d'un autre professionnel pendant tout l'épisode",
                 expected="mention « connexion secrète » visible sans action",
                 observed=view.secret_connection or "aucune mention visible", passed=bool(view.secret_connection),
@@ -79,17 +83,20 @@ async def episode_suivant(proof: Proof, patient: PatientRef | None) -> None:
                     observed="aucun patient admis à l'étape 1", passed=False)
         return
     pro_a, pro_b = proof.data["professional_a"], proof.data["professional_b"]
-    form = await proof.driver.patients.admission_form(patient, pro_b, "consultation")
-    shot = await proof.screenshot(form, f"Formulaire d'admission de l'épisode 2, par le professionnel B ({pro_b['nom']})")
+    answers = {"information": True, "consent": "accord", "secret_connection": False}
+    form = await proof.driver.patients.admission_form(patient, pro_b, "consultation", answers=answers)
+    shot = await proof.screenshot(form, f"Formulaire d'admission de l'épisode 2, par le professionnel B ({pro_b['nom']}), "
+                                        "réponse du patient saisie, avant validation", names=form.secret_answer)
     proof.check("À l'ouverture de l'épisode 2, la connexion secrète est de nouveau proposée",
                 expected="une question « connexion secrète » dans le formulaire",
-                observed=form.observed or "aucune question de connexion secrète", passed=form.offers_secret_connection,
-                evidence=[shot])
-    view = await proof.driver.patients.admit(patient, pro_b, "consultation", information=True, consent="accord",
-                                             secret_connection=False)
+                observed=(f"{form.observed} — réponse saisie : {form.secret_answer or 'aucune'}"
+                          if form.offers_secret_connection else form.observed or "aucune question de connexion secrète"),
+                passed=form.offers_secret_connection, evidence=[shot])
+    view = await proof.driver.patients.admit(patient, pro_b, "consultation", **answers, form=form)
     seen_a = await proof.driver.patients.open_file(patient, pro_a)
     seen_a.focus("episode")
-    shot = await proof.screenshot(seen_a, f"Épisode 2 (réponse « non ») vu par le professionnel A ({pro_a['nom']})")
+    shot = await proof.screenshot(seen_a, f"Épisode 2 (réponse « non ») vu par le professionnel A ({pro_a['nom']})",
+                                  names=seen_a.episode)
     proof.check("La réponse de l'épisode 2 (pas de connexion secrète) remplace celle de l'épisode 1",
                 expected="aucune mention de connexion secrète pendant l'épisode 2",
                 observed=seen_a.secret_connection or f"aucune mention ; {seen_a.episode or view.episode}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from .. import fr
 from ..drivers.patients import PatientRef
 from ..proof import Proof, step
 from ..testpatients import ensure_test_patients
@@ -24,7 +25,8 @@ async def premiere_venue(proof: Proof) -> PatientRef:
     await proof.driver.patients.admit(patient, pro, "consultation", information=True, consent="accord")
     view = await proof.driver.patients.discharge(patient, pro)
     view.focus("last_visit")
-    shot = await proof.screenshot(view, f"Dossier de {patient.label} à la fin de la première venue")
+    shot = await proof.screenshot(view, f"Dossier {fr.de(patient.label)} à la fin de la première venue",
+                                  names=view.last_visit)
     last = view.last_visit
     proof.check("La première venue est close (date de dernière venue connue du système)",
                 expected="aucun épisode en cours et une date de dernière venue",
@@ -63,7 +65,8 @@ async def ouverture_du_dossier(proof: Proof, patient: PatientRef | None, expecte
     await proof.driver.patients.admit(patient, pro, "consultation", information=True, consent="accord")
     view = await proof.driver.patients.open_file(patient, pro)
     view.focus("new_documents")
-    shot = await proof.screenshot(view, "Dossier tel qu'il s'affiche à l'ouverture, sans aucun clic")
+    shot = await proof.screenshot(view, "Dossier tel qu'il s'affiche à l'ouverture, sans aucun clic",
+                                  names=view.new_documents)
     proof.recorder.observation({"information_affichee": view.new_documents, "comptes_par_type": view.new_counts,
                                 "attendu": expected}, "Information sur les nouveaux documents lue à l'écran")
     total = sum(expected.values())

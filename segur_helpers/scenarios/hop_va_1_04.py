@@ -43,7 +43,8 @@ async def valider_et_constater_envoi(proof: Proof, ref: DocumentRef | None) -> N
         return
     docs = proof.driver.documents
     view = await docs.validate(ref)
-    shot = await proof.screenshot(view, "Écran affiché juste après la validation (seule action de l'utilisateur)")
+    shot = await proof.screenshot(view, "Écran affiché juste après la validation (seule action de l'utilisateur)",
+                                  names=view.dmp_text)
     proof.check("La validation déclenche l'envoi au DMP", expected="envoi programmé ou effectué dès la validation",
                 observed=view.dmp_text or "aucun envoi indiqué",
                 passed=view.dmp_state in ("scheduled", "queued", "sent"), evidence=[shot])
@@ -63,6 +64,7 @@ async def valider_et_constater_envoi(proof: Proof, ref: DocumentRef | None) -> N
                           if found else f"absent du DMP après {wait:.0f} s d'attente"),
                 passed=bool(found) and found[0].status == "current", evidence=[kept])
     view = await docs.show(ref, focus="dmp")
-    shot = await proof.screenshot(view, f"Fiche du document n° {ref.id} : état de l'envoi au DMP")
+    shot = await proof.screenshot(view, f"Fiche du document n° {ref.id} : état de l'envoi au DMP",
+                                  names=view.dmp_text)
     proof.check("La fiche du document indique l'envoi au DMP", expected="« Envoyé au DMP »",
                 observed=view.dmp_text or "aucun état", passed=view.dmp_state == "sent", evidence=[shot])

@@ -36,7 +36,8 @@ def _find(stages: list[WorkflowStage], words: tuple[str, ...]) -> int | None:
 async def acces_documentation(proof: Proof) -> WorkflowDocView | None:
     docs = proof.driver.documents
     entry = await docs.documentation_entry()
-    shot = await proof.screenshot(entry, "Écran des documents : accès à la documentation du circuit")
+    shot = await proof.screenshot(entry, "Écran des documents : accès à la documentation du circuit",
+                                  names=entry.observed)
     proof.check("L'application propose à l'utilisateur un accès à la documentation du circuit",
                 expected="un lien ou une entrée de menu visible", observed=entry.observed or "aucun accès trouvé",
                 passed=bool(entry.observed), evidence=[shot])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 
+from .. import fr
 from ..drivers import MailMessage
 from ..drivers.documents import DocumentRef
 from ..evidence import esc
@@ -26,7 +27,7 @@ async def envoyer_par_mss(proof: Proof) -> DocumentRef | None:
         return None
     to = proof.data["recipient"]
     sent = await proof.driver.documents.send_mss(ref, to)
-    shot = await proof.screenshot(sent, f"Envoi par MSSanté à {to}")
+    shot = await proof.screenshot(sent, f"Envoi par MSSanté à {to}", names=sent.observed)
     proof.check("Le système confirme l'envoi par MSSanté", expected=f"envoi à {to} confirmé",
                 observed=sent.observed or "aucune confirmation", passed=to in (sent.observed or ""), evidence=[shot])
     return ref
@@ -36,9 +37,14 @@ def _show_headers(proof: Proof, message: MailMessage, item) -> None:
     mark = ' style="background:#ffe680"'
     rows = "".join(
         f"<tr{mark if k.lower() == HEADER.lower() else ''}><th>{esc(k)}</th>"
-        f"<td>{esc(proof.secrets.redact(str(v)))}</td></tr>" for k, v in message.parsed.items())
+        f"<td>{esc(_shown(k, proof.secrets.redact(str(v))))}</td></tr>" for k, v in message.parsed.items())
     proof.recorder.show(f'<div class="segur-card"><h4>En-têtes SMTP du message brut ({esc(item.name)})</h4>'
-                        f"<table>{rows}</table></div>")
+                        f"<table>{rows}</table><div class='caption'>Date affichée en heure de Paris ; le message brut "
+                        f"conserve l'en-tête tel qu'il a été reçu.</div></div>")
+
+
+def _shown(header: str, value: str) -> str:
+    return fr.mail_date(value) if header.lower() == "date" else value
 
 
 @step(2, "En-tête X-MSS-NIL du message reçu et des autres messages MSSanté du système")
@@ -58,7 +64,7 @@ async def verifier_entete(proof: Proof, ref: DocumentRef | None) -> None:
     kept = proof.email(message, f"Message MSSanté reçu par {to} (brut)")
     _show_headers(proof, message, kept)
     proof.check("Message MSSanté reçu par le correspondant", expected=f"un message adressé à {to}",
-                observed=f"« {message.subject} » de {message.header('From')}", passed=True, evidence=[kept])
+                observed=f"« {message.subject} », envoyé par {message.header('From')}", passed=True, evidence=[kept])
     values = message.parsed.get_all(HEADER) or []
     proof.check(f"Le message porte l'en-tête SMTP {HEADER}", expected=f"en-tête {HEADER} présent",
                 observed=f"{len(values)} en-tête(s) {HEADER}" if values else f"en-tête {HEADER} absent",
@@ -71,7 +77,7 @@ async def verifier_entete(proof: Proof, ref: DocumentRef | None) -> None:
             if email.utils.parseaddr(m.header("From"))[1].lower() == sender]
     without = [m for m in same if [str(v).strip() for v in (m.parsed.get_all(HEADER) or [])] != [expected]]
     proof.check(f"Tous les messages envoyés par la BAL MSSanté du système portent {HEADER}",
-                expected=f"{HEADER} = {expected} sur chaque message de {sender}",
-                observed=(f"{len(same)} message(s) de {sender}, tous conformes" if not without
+                expected=f"{HEADER} = {expected} sur chaque message envoyé par {sender}",
+                observed=(f"{len(same)} message(s) envoyé(s) par {sender}, tous conformes" if not without
                           else f"{len(without)} message(s) sur {len(same)} sans la bonne valeur"),
                 passed=bool(same) and not without, evidence=[kept])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from .. import fr
 from ..drivers.directory import LdapDirectory, LdapOperation
 from ..drivers.directory_sync import SyncView
 from ..evidence import esc
@@ -38,7 +39,7 @@ def _record(proof: Proof, case_or_dir, op: LdapOperation, caption: str):
     directory = case_or_dir.directory if isinstance(case_or_dir, Case) else case_or_dir
     request = {"protocole": f"LDAP v3 sur TLS — {directory.url}", "lié en tant que": directory.bind_dn,
                "opération": op.operation, "dn": op.dn, **op.request}
-    response = {"code": op.code, "résultat": op.result}
+    response = {"code": op.code, "résultat": "succès" if op.code == 0 else op.result}
     if op.response is not None:
         response["réponse"] = op.response
     item = proof.recorder.exchange(request, response, caption)
@@ -53,7 +54,7 @@ async def _ldap(fn, *args):
 
 def _show_certificate(proof: Proof, cert) -> None:
     rows = [("Sujet", cert.subject), ("Émetteur", cert.issuer), ("Noms alternatifs", ", ".join(cert.san)),
-            ("Validité", f"du {cert.not_before[:19]} au {cert.not_after[:19]} (UTC)"), ("N° de série", cert.serial),
+            ("Validité", f"du {fr.when(cert.not_before)} au {fr.when(cert.not_after)}"), ("N° de série", cert.serial),
             ("Empreinte SHA-256", cert.sha256), ("Protocole / chiffrement", f"{cert.protocol} / {cert.cipher}"),
             ("Validation", "chaîne de confiance et nom d'hôte validés avec l'AC déclarée dans les paramètres"
              if cert.verified else f"ÉCHEC : {cert.verify_error}")]
@@ -82,7 +83,7 @@ async def connexion_annuaire(proof: Proof, kind: str) -> Case:
     if kind == "permissions":
         # known starting point: member of "keep" and "remove", not of "add"
         current, op = await _ldap(directory.groups_of, case.dn)
-        _record(proof, directory, op, f"Groupes de {uid} avant le scénario")
+        _record(proof, directory, op, f"Groupes du compte {uid} avant le scénario")
         for name, member in (("keep", True), ("remove", True), ("add", False)):
             group = case.groups[name]["group"]
             if (group in current) != member:
@@ -132,11 +133,11 @@ async def modifier_annuaire(proof: Proof, case: Case | None) -> None:
     else:
         remove, add = case.groups["remove"]["group"], case.groups["add"]["group"]
         op = await _ldap(d.set_member, remove, case.dn, False)
-        _record(proof, case, op, f"Retrait de {case.uid} du groupe {remove}")
+        _record(proof, case, op, f"Retrait du compte {case.uid} du groupe {remove}")
         op = await _ldap(d.set_member, add, case.dn, True)
-        _record(proof, case, op, f"Ajout de {case.uid} au groupe {add}")
+        _record(proof, case, op, f"Ajout du compte {case.uid} au groupe {add}")
         groups, op = await _ldap(d.groups_of, case.dn)
-        _record(proof, case, op, f"Groupes de {case.uid} après modification")
+        _record(proof, case, op, f"Groupes du compte {case.uid} après modification")
 
 
 @step(4, "Synchronisation du produit avec l'annuaire")

@@ -51,7 +51,8 @@ async def demander_extraction(proof: Proof) -> Extract | None:
     review = capability(proof, "account_review")
     requester = proof.data["requester"]
     ack = await review.request_extract(requester)
-    shot = await proof.screenshot(ack, "Accusé d'enregistrement de la demande d'extraction")
+    shot = await proof.screenshot(ack, "Accusé d'enregistrement de la demande d'extraction",
+                                  names=ack.observed)
     proof.check("La demande d'extraction est enregistrée avec une référence",
                 expected="une référence de demande", observed=ack.observed or "aucun accusé affiché",
                 passed=bool(ack.reference), evidence=[shot])
@@ -156,7 +157,8 @@ async def revue_des_comptes(proof: Proof, df) -> None:
 @step(4, "Procédure décrite dans la documentation utilisateur")
 async def documentation(proof: Proof, how: str) -> None:
     view = await capability(proof, "account_review").documentation(how)
-    shot = await proof.screenshot(view, "Page de la documentation utilisateur décrivant la procédure")
+    shot = await proof.screenshot(view, "Page de la documentation utilisateur décrivant la procédure",
+                                  names=view.observed)
     proof.check("La documentation utilisateur décrit la procédure d'extraction",
                 expected="un passage de la documentation qui décrit la procédure",
                 observed=(view.observed[:220] + ("…" if len(view.observed) > 220 else "")) or "aucun passage trouvé",

@@ -15,7 +15,8 @@ from ..proof import Proof, step
 async def declarer_compte(proof: Proof) -> AccountRef:
     account = await proof.driver.accounts.create(proof.data["professional"])
     view = await proof.driver.accounts.show(account)
-    shot = await proof.screenshot(view, f"Fiche du compte n° {account.id} juste après sa création")
+    shot = await proof.screenshot(view, f"Fiche du compte n° {account.id} juste après sa création",
+                                  names=view.observed)
     proof.check("Le compte créé indique que l'adresse de messagerie est en attente de vérification",
                 expected="une mention « en attente de vérification » de l'adresse",
                 observed=view.observed or "aucune mention de statut de l'adresse", passed=view.email_pending,
@@ -120,15 +121,17 @@ async def validation_et_compte_verifie(proof: Proof, account: AccountRef | None,
         return
     verification = proof.driver.accounts.extract_verification(message)
     outcome = await proof.driver.accounts.verify(account, verification)
-    shot = await proof.screenshot(outcome, "Page affichée au professionnel après usage du lien de vérification")
+    shot = await proof.screenshot(outcome, "Page affichée au professionnel après usage du lien de vérification",
+                                  names=outcome.observed)
     proof.check("Le système accepte le code ou lien reçu", expected="confirmation de l'adresse",
                 observed=outcome.observed or "aucune confirmation affichée", passed=outcome.accepted, evidence=[shot])
     view = await proof.driver.accounts.show(account)
-    shot = await proof.screenshot(view, f"Fiche du compte n° {account.id} après la validation")
+    shot = await proof.screenshot(view, f"Fiche du compte n° {account.id} après la validation", names=view.observed)
     proof.check("Le compte ne porte plus l'indication « en attente de vérification »",
                 expected="adresse présentée comme vérifiée", observed=view.observed or "aucun statut affiché",
                 passed=bool(view.observed) and not view.email_pending, evidence=[shot])
     again = await proof.driver.accounts.verify(account, verification)
-    shot = await proof.screenshot(again, "Nouvel usage du même lien : il doit être refusé (usage unique)")
+    shot = await proof.screenshot(again, "Nouvel usage du même lien : il doit être refusé (usage unique)",
+                                  names=again.observed)
     proof.check("Le code ou lien est à usage unique", expected="second usage refusé",
                 observed=again.observed or "aucun message affiché", passed=not again.accepted, evidence=[shot])

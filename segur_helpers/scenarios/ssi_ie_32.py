@@ -160,7 +160,8 @@ async def valider_nouvelle_adresse(proof: Proof, change: Change | None, message:
         return
     changes = capability(proof, "contact_changes")
     outcome = await changes.verify(change.account, changes.extract_verification(message))
-    shot = await proof.screenshot(outcome, "Page affichée au professionnel après usage du lien reçu")
+    shot = await proof.screenshot(outcome, "Page affichée au professionnel après usage du lien reçu",
+                                  names=outcome.observed)
     proof.check("Le système accepte le code ou lien reçu à la nouvelle adresse",
                 expected="confirmation de la nouvelle adresse", observed=outcome.observed or "aucune confirmation",
                 passed=outcome.accepted, evidence=[shot])
