@@ -88,7 +88,7 @@ DOCUMENT = """<h1>Document n° {{ d.id }} — {{ d.title }}</h1>{% if d.origin =
  {% elif not s %}<span class="badge pending">Envoi demandé : il partira à la validation</span>
  {% else %}<span class="badge {{ dmp_badge[s.status] }}">{{ dmp_labels[s.status] }}</span>{% if s.reason %} — {{ s.reason }}{% endif %}
  {% if s.status == 'envoye' %} — référence DMP {{ s.dmp_ref }}{% endif %}{% if s.attempts %} ({{ s.attempts }} tentative(s)){% endif %}{% endif %}</div>
- <div class="actions">{% if d.status == 'valide' %}<form method="post" action="{{ url_for('document_send_dmp', doc_id=d.id) }}">
+ <div class="actions">{% if d.status == 'valide' and not (s and s.status in ('programme', 'en_attente')) %}<form method="post" action="{{ url_for('document_send_dmp', doc_id=d.id) }}">
  <button type="submit" id="send-dmp">{{ 'Envoyer de nouveau au DMP' if s and s.status == 'envoye' else 'Envoyer au DMP' }}</button></form>{% endif %}
  {% if s and s.status in ('programme', 'en_attente') %}<form method="post" action="{{ url_for('document_cancel_dmp', doc_id=d.id) }}">
  <button type="submit" class="secondary" id="cancel-dmp">Annuler l'envoi au DMP</button></form>{% endif %}</div>
