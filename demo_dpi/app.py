@@ -5,16 +5,16 @@ import re
 import secrets
 import smtplib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
-from functools import wraps
+from functools import partial, wraps
 
 from flask import Flask, abort, redirect, render_template_string, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import db
+from . import db, dmp_feed, documents, patients
 
 PROFESSIONS = ["Médecin", "Infirmier", "Pharmacien", "Sage-femme", "Masseur-kinésithérapeute"]
 RPPS_RE = re.compile(r"^\d{11}$")
@@ -36,25 +36,37 @@ def normalise_mobile(text: str) -> str | None:
 class FeatureContext:
     """What a feature module gets to add its screens: settings, DB access and the page helpers.
 
-    A feature module (e.g. ``demo_dpi/feature_dmp.py``) defines ``register(app, ctx)`` and is listed in
-    ``FEATURES`` below; its defects go in ``demo_dpi.KNOWN_DEFECTS``.
+    A feature module (e.g. ``demo_dpi/feature_care.py``) defines ``register(app, ctx)`` and is listed in
+    ``FEATURES`` below; its defects go in ``demo_dpi.KNOWN_DEFECTS``. Its screens belong to the area its
+    ``AREA`` names (« Administration des comptes » when it names none), shown in the header of each.
     """
 
     settings: "Settings"
     conn: object            # () -> sqlite3.Connection for this request
-    page: object            # (title, body_template, status=200, **ctx) -> response
+    page: object            # (title, body_template, status=200, *, area=<the feature's>, **ctx) -> response
     flash: object           # (kind, message) -> None; kind is info or error
     admin_required: object  # decorator for administrator-only views
     send_mail: object       # (EmailMessage) -> None, through the configured SMTP server
-    nav: list               # (label, endpoint) links added to the header
+    nav: list               # header links: (label, endpoint) for the administrator, (label, endpoint, "care")
+                            # for every signed-in user (administrator or professional)
+    care_required: object   # decorator for the care and documents screens (a professional, or the administrator)
+    current_pro: object     # () -> {"rpps", "nom"} of the signed-in professional (or the administrator), or None
     login_options: list = field(default_factory=list)  # HTML blocks added to the professionals' sign-in page
     dmp_auth: list = field(default_factory=list)       # () -> headers authorising the DPI's DMP calls
+
+    def dmp_headers(self) -> dict:
+        """The headers every ``dmp_auth`` hook adds to a DMP call made for the signed-in professional."""
+        out: dict = {}
+        for authorise in self.dmp_auth:
+            out.update(authorise())
+        return out
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
 FEATURES: list[str] = [
-    "feature_patients",         # DMP consultation and consent (issue 6)
-    "feature_documents",        # documents circuit, CDA, MSSanté, DMP feeding (issue 7)
+    "feature_care",             # patient file, episodes, DMP consent and consultation (issue 6)
+    "feature_documents",        # documents: writing, review, validation, CDA, MSSanté, DMP feeding (issue 7)
+    "feature_stats",            # DMP usage statistics (issue 6)
     "feature_contact_change",   # SSI/IE.32
     "feature_account_review",   # SSI/IAM.87, SSI/IAM.94
     "feature_access",           # identity and roles of an account (SSI/IAM.80, 83, 85)
@@ -83,13 +95,21 @@ class Settings:
     sms_from: str = "DemoDPI"  # the alphanumeric sender of the DPI's SMS
 
 
+ADMIN_AREA = "Administration des comptes"
+VERIFY_AREA = "Vérification de l'adresse de messagerie"
+
+# One layout for every screen: the header names the screen's area (« Demo DPI — Dossier patient »),
+# then the links of whoever is signed in, the administrator's first, then the care and documents ones.
 LAYOUT = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>{{ title }} — Demo DPI</title>
+<html lang="fr"><head><meta charset="utf-8"><title>{{ title }} — {{ area }} — Demo DPI</title>
 <style>
  body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 0; background: #f4f6f9; color: #1c2833; }
- header { background: #0b4f8a; color: #fff; padding: 10px 24px; display: flex; justify-content: space-between; align-items: center; }
+ header { background: #0b4f8a; color: #fff; padding: 10px 24px; display: flex; justify-content: space-between; align-items: center; gap: 16px; flex-wrap: wrap; }
  header .brand { font-weight: bold; font-size: 18px; }
- header a { color: #fff; margin-left: 16px; text-decoration: none; }
+ header a { color: #fff; margin-left: 12px; text-decoration: none; font-size: 15px; }
+ header a.current { text-decoration: underline; }
+ header .sep { margin-left: 14px; opacity: .5; }
+ header .who { margin-left: 18px; font-size: 13px; }
  main { max-width: 1100px; margin: 24px auto; background: #fff; padding: 20px 28px; border-radius: 6px;
         box-shadow: 0 1px 3px rgba(0,0,0,.12); }
  h1 { font-size: 22px; margin-top: 0; }
@@ -102,16 +122,31 @@ LAYOUT = """<!doctype html>
  .badge.err { background: #fbdada; color: #8a1c1c; border: 1px solid #d35a5a; }
  form.grid { display: grid; grid-template-columns: 180px 340px; gap: 10px 14px; align-items: center; }
  input, select { font-size: 14px; padding: 6px; border: 1px solid #9aa7b4; border-radius: 4px; }
+ textarea { font-size: 14px; padding: 6px; border: 1px solid #9aa7b4; border-radius: 4px; width: 520px; }
  button { background: #0b4f8a; color: #fff; border: 0; padding: 8px 16px; border-radius: 4px; font-size: 14px; cursor: pointer; }
+ button.secondary { background: #fff; color: #8a1c1c; border: 1px solid #8a1c1c; }
  .flash { padding: 10px 14px; border-radius: 4px; margin-bottom: 14px; }
  .flash.info { background: #e6f0fb; border: 1px solid #8db4e2; }
  .flash.error { background: #fbdada; border: 1px solid #d35a5a; }
  dl { display: grid; grid-template-columns: 220px auto; gap: 8px; }
  dt { font-weight: bold; color: #4a5a6a; }
+ .help-link { display: inline-block; margin: 4px 0 12px; padding: 4px 10px; border: 1px solid #0b4f8a;
+              border-radius: 4px; color: #0b4f8a; text-decoration: none; font-size: 14px; }
+ .actions { display: flex; gap: 12px; align-items: center; margin: 14px 0; flex-wrap: wrap; }
+ .actions form { margin: 0; }
+ .panel { border: 1px solid #dde3ea; border-radius: 6px; padding: 10px 14px; margin: 12px 0; }
+ .panel h2 { font-size: 16px; margin: 0 0 8px; }
+ .checkbox { display: flex; gap: 8px; align-items: center; }
+ .checkbox input { width: 18px; height: 18px; }
+ .stage { border-left: 4px solid #0b4f8a; padding: 4px 14px; margin: 14px 0; }
+ .stage h2 { font-size: 17px; margin: 4px 0; }
+ .flow { display: flex; gap: 6px; align-items: center; margin: 10px 0 16px; flex-wrap: wrap; }
+ .flow span.box { border: 1px solid #0b4f8a; border-radius: 4px; padding: 6px 10px; background: #eef2f7; }
 </style></head>
-<body><header><span class="brand">Demo DPI — Administration des comptes</span>
-<nav>{% if admin %}<a href="{{ url_for('accounts') }}">Comptes</a><a href="{{ url_for('new_account') }}">Nouveau compte</a>{% for label, ep in nav %}<a href="{{ url_for(ep) }}">{{ label }}</a>{% endfor %}
-<span style="margin-left:16px">Connecté : {{ admin }}</span> <a href="{{ url_for('logout') }}">Déconnexion</a>{% endif %}</nav></header>
+<body><header><span class="brand">Demo DPI — <span data-testid="area">{{ area }}</span></span>
+<nav>{% for group in menu %}{% if not loop.first %}<span class="sep">|</span>{% endif %}{% for label, ep in group %}<a href="{{ url_for(ep) }}"{% if ep == request.endpoint %} class="current"{% endif %}>{{ label }}</a>{% endfor %}{% endfor %}
+{% if admin %}<span class="who">Connecté : {{ admin }}</span> <a href="{{ url_for('logout') }}">Déconnexion</a>
+{% elif pro %}<span class="who probar">Professionnel connecté : <b data-testid="current-professional">{{ pro.nom }}</b> (RPPS {{ pro.rpps }}){% if pro.how %} — <span data-testid="login-method">{{ pro.how }}</span>{% endif %}</span> <a href="{{ pro.logout or url_for('care_logout') }}" id="logout">Déconnexion</a>{% endif %}</nav></header>
 <main>{% for kind, msg in flashes %}<div class="flash {{ kind }}" role="status">{{ msg }}</div>{% endfor %}
 {{ body|safe }}</main></body></html>"""
 
@@ -165,14 +200,40 @@ def create_app(settings: Settings) -> Flask:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     admin_hash = generate_password_hash(settings.admin_password)
     db.init(settings.db_path)
+    with db.connect(settings.db_path) as c:  # the patients and their documents, shared by the features
+        for model in (patients, documents, dmp_feed):
+            model.init(c)
 
     conn = db.per_request(app, lambda: db.connect(settings.db_path))
 
-    def page(title: str, body: str, status: int = 200, **ctx):
+    def current_pro() -> dict | None:
+        if session.get("pro"):
+            return session["pro"]
+        if session.get("admin"):
+            return {"rpps": "—", "nom": f"administrateur {session['admin']}"}
+        return None
+
+    def care_required(view):
+        @wraps(view)
+        def wrapper(*a, **kw):
+            if current_pro() is None:
+                return redirect(url_for("care_login", next=request.path))
+            return view(*a, **kw)
+        return wrapper
+
+    def menu() -> list[list[tuple[str, str]]]:
+        admin = [("Comptes", "accounts"), ("Nouveau compte", "new_account")] + [
+            (label, ep) for label, ep, *who in nav if not who]
+        care = [(label, ep) for label, ep, *who in nav if who]
+        if session.get("admin"):
+            return [admin, care]
+        return [care] if session.get("pro") else []
+
+    def page(title: str, body: str, status: int = 200, *, area: str = ADMIN_AREA, **ctx):
         inner = render_template_string(body, **ctx)
         flashes = session.pop("flashes", [])
-        return render_template_string(LAYOUT, title=title, body=inner, admin=session.get("admin"),
-                                      flashes=flashes, nav=nav), status
+        return render_template_string(LAYOUT, title=title, area=area, body=inner, admin=session.get("admin"),
+                                      pro=session.get("pro"), flashes=flashes, menu=menu()), status
 
     def flash(kind: str, msg: str):
         session.setdefault("flashes", []).append((kind, msg))
@@ -233,8 +294,8 @@ def create_app(settings: Settings) -> Flask:
                 nxt = request.args.get("next") or ""
                 return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("accounts"))
             flash("error", "Identifiant ou mot de passe incorrect.")
-            return page("Connexion", LOGIN, 401)
-        return page("Connexion", LOGIN)
+            return page("Connexion", LOGIN, 401, area="Connexion")
+        return page("Connexion", LOGIN, area="Connexion")
 
     @app.get("/logout")
     def logout():
@@ -307,25 +368,26 @@ def create_app(settings: Settings) -> Flask:
         c = conn()
         row = c.execute("SELECT * FROM email_verifications WHERE token=?", (token,)).fetchone()
         if row is None:
-            return page("Vérification", VERIFY, 404, kind="error", badge="err", outcome="Lien invalide",
+            return page("Vérification", VERIFY, 404, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien invalide",
                         detail="Ce lien de vérification n'est pas reconnu.")
         if row["used_at"] is not None:
-            return page("Vérification", VERIFY, 410, kind="error", badge="err", outcome="Lien déjà utilisé",
+            return page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien déjà utilisé",
                         detail="Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois.")
         if time.time() > row["expires_at"]:
-            return page("Vérification", VERIFY, 410, kind="error", badge="err", outcome="Lien expiré",
+            return page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien expiré",
                         detail="Ce lien a expiré : demandez un nouveau message de vérification.")
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         c.execute("UPDATE email_verifications SET used_at=? WHERE id=?", (time.time(), row["id"]))
         c.execute("UPDATE accounts SET email_verified=1, verified_at=? WHERE id=? AND email=?",
                   (now, row["account_id"], row["email"]))
-        return page("Vérification", VERIFY, kind="info", badge="ok", outcome="Adresse vérifiée",
+        return page("Vérification", VERIFY, area=VERIFY_AREA, kind="info", badge="ok", outcome="Adresse vérifiée",
                     detail=f"L'adresse {row['email']} est confirmée. Vous pouvez fermer cette page.")
 
     import importlib
 
     ctx = FeatureContext(settings=settings, conn=conn, page=page, flash=flash, admin_required=admin_required,
-                         send_mail=send_mail, nav=nav)
+                         send_mail=send_mail, nav=nav, care_required=care_required, current_pro=current_pro)
     for name in FEATURES:
-        importlib.import_module(f"{__package__}.{name}").register(app, ctx)
+        module = importlib.import_module(f"{__package__}.{name}")
+        module.register(app, replace(ctx, page=partial(page, area=getattr(module, "AREA", ADMIN_AREA))))
     return app

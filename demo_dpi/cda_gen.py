@@ -1,6 +1,6 @@
 """CDA R2 level 1 documents produced by demo_dpi: CI-SIS header + PDF body (lettre de liaison de sortie …).
 
-Everything is fictitious: patients carry an INS under the *test* OID (1.2.250.1.213.1.4.10), authors an
+Everything is fictitious: patients carry an INS under a *test* OID (1.2.250.1.213.1.4.10 or .11), authors an
 IdNat_PS ("8" + RPPS) under 1.2.250.1.71.4.2.1, the establishment a made-up FINESS, and the
 document ids hang under the made-up OID branch 1.2.250.1.999. The PDF body is written by hand (one
 A4 page per ~45 lines, Helvetica, WinAnsi), enough for any PDF reader and for pypdf's text extraction.
@@ -21,7 +21,7 @@ OID_IDNAT_PS = "1.2.250.1.71.4.2.1"
 OID_FINESS = "1.2.250.1.71.4.2.2"
 OID_DEMO_DOCS = "1.2.250.1.999.1.2.3"
 OID_DEMO_IPP = "1.2.250.1.999.1.1.1"
-FINESS = "1999999999"
+FINESS = "990000016"  # the demo establishment (fictitious), in its CDA and in what it sends the DMP
 ESTABLISHMENT = "Centre hospitalier de démonstration (fictif)"
 TEMPLATE_LDL = "1.2.250.1.213.1.1.1.29"
 HEADER_TEMPLATES = ("2.16.840.1.113883.2.8.2.1", "1.2.250.1.213.1.1.1.1", "1.3.6.1.4.1.19376.1.2.20")
@@ -44,6 +44,7 @@ DOC_TYPES: dict[str, DocType] = {t.code: t for t in (
     DocType("CRO", "Compte rendu opératoire", "34874-8", "Compte rendu opératoire", None, review=True),
     DocType("CRIMG", "Compte rendu d'imagerie médicale", "18748-4", "Compte rendu d'imagerie", None,
             review=True),
+    DocType("CRC", "Compte rendu de consultation", "11488-4", "Compte rendu de consultation", None, review=False),
 )}
 
 
@@ -180,7 +181,7 @@ def build_cda(doc: dict, patient: dict, doc_type: DocType, *, when: datetime, pd
   <versionNumber value="1"/>
   <recordTarget>
     <patientRole>
-      <id root="{OID_INS_NIR_TEST}" extension={_a(patient['ins'])}/>
+      <id root={_a(patient.get('ins_oid', OID_INS_NIR_TEST))} extension={_a(patient['ins'])}/>
       <id root="{OID_DEMO_IPP}" extension={_a(patient['ipp'])}/>
       <patient>
         <name><family qualifier="BR">{escape(patient['nom'])}</family><given>{escape(patient['prenom'])}</given><given qualifier="BR">{escape(first_given)}</given></name>

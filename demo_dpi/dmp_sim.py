@@ -126,7 +126,7 @@ from .db import per_request
 TEST_INS_OIDS = ("1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
 #: Fictitious INS (test OID) whose DMP situation is fixed: absent (no DMP) or refused (no write access).
 PATIENT_SITUATIONS = {
-    "290116912304559": "absent",    # SANSDMPTEST Dominique (demo_dpi documents' test patient)
+    "290116912304559": "absent",    # SANSDMPTEST Dominique (a test patient seeded by demo_dpi.patients)
     "168071305507883": "refused",   # DROITSTEST Alix
 }
 SCHEMA = """

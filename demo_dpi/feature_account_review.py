@@ -23,6 +23,8 @@ from flask import Response, redirect, request, url_for
 from . import iam
 from .app import EMAIL_RE
 
+AREA = "Revue des comptes"
+
 COLUMNS = ["identifiant", "nom", "prenom", "profession", "rpps", "email", "statut", "roles",
            "droits_privilegies", "derniere_connexion", "cree_le", "source"]
 PERMISSION_COLUMNS = {"roles", "droits_privilegies"}
@@ -111,7 +113,7 @@ def register(app, ctx) -> None:
         c.executescript(SCHEMA)
     s = ctx.settings
     ctx.nav.append(("Revue des comptes", "account_review"))
-    ctx.nav.append(("Aide", "help_account_review"))
+    ctx.nav.append(("Aide revue des comptes", "help_account_review"))
 
     def _filename() -> str:
         return f"demo-dpi-comptes-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.csv"

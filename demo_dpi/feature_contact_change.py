@@ -22,7 +22,7 @@ from email.utils import format_datetime, make_msgid
 
 from flask import abort, redirect, request, url_for
 
-from .app import EMAIL_RE
+from .app import EMAIL_RE, VERIFY_AREA
 
 DEFECT = "SSI/IE.32"
 DEFECT_SMS = "SSI/IE.32-sms"
@@ -170,17 +170,17 @@ def register(app, ctx) -> None:
         c = ctx.conn()
         row = c.execute("SELECT * FROM contact_changes WHERE token=?", (request.args.get("token", ""),)).fetchone()
         if row is None:
-            return ctx.page("Vérification", VERIFY, 404, kind="error", badge="err", outcome="Lien invalide",
+            return ctx.page("Vérification", VERIFY, 404, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien invalide",
                             detail="Ce lien de vérification n'est pas reconnu.")
         if row["used_at"] is not None:
-            return ctx.page("Vérification", VERIFY, 410, kind="error", badge="err", outcome="Lien déjà utilisé",
+            return ctx.page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien déjà utilisé",
                             detail="Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois.")
         if time.time() > row["expires_at"]:
-            return ctx.page("Vérification", VERIFY, 410, kind="error", badge="err", outcome="Lien expiré",
+            return ctx.page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien expiré",
                             detail="Ce lien a expiré ou a été remplacé par une demande plus récente.")
         c.execute("UPDATE contact_changes SET used_at=? WHERE id=?", (time.time(), row["id"]))
         c.execute("UPDATE accounts SET email=?, email_verified=1, verified_at=? WHERE id=?",
                   (row["new_email"], _now(), row["account_id"]))
-        return ctx.page("Vérification", VERIFY, kind="info", badge="ok", outcome="Adresse vérifiée",
+        return ctx.page("Vérification", VERIFY, area=VERIFY_AREA, kind="info", badge="ok", outcome="Adresse vérifiée",
                         detail=f"L'adresse {row['new_email']} est confirmée et remplace désormais "
                                "l'ancienne adresse du compte.")

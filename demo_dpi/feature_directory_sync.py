@@ -28,6 +28,8 @@ from flask import redirect, url_for
 
 from . import iam
 
+AREA = "Annuaire"
+
 GROUP_ROLES = {"dpi-admins": "ADMIN", "dpi-bris-glace": "BRIS_GLACE", "dpi-medecins": "MEDECIN",
                "dpi-ide": "IDE", "dpi-pharmaciens": "PHARMA", "dpi-secretariat": "SECRETARIAT"}
 DEFECT = "SSI/IAM.85"

@@ -28,6 +28,8 @@ from flask import redirect, request, session, url_for
 from . import iam
 from .oidc_client import InvalidToken, RelyingParty, fmt_time, pkce_pair
 
+AREA = "Espace du professionnel"
+
 DEFECT = "SSI/IAM.80"
 
 LOGIN = """<h1>Connexion des professionnels</h1>
@@ -79,7 +81,7 @@ def register(app, ctx) -> None:
 
     @app.get("/connexion", endpoint="oidc_start")
     def oidc_start():
-        return ctx.page("Connexion", LOGIN, conf=conf, user=session.get("user"))
+        return ctx.page("Connexion", LOGIN, area="Connexion", conf=conf, user=session.get("user"))
 
     @app.get("/oidc/login", endpoint="oidc_login")
     def oidc_login():

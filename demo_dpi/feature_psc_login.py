@@ -43,11 +43,13 @@ from urllib.parse import urlencode
 from flask import has_request_context, redirect, request, session, url_for
 
 from . import iam
+from .app import ADMIN_AREA
 from .oidc_client import InvalidToken, RelyingParty, fmt_time, pkce_pair
 
 DEFECT_ACR = "PSC.08"
 DEFECT_AUDIENCE = "PSC.01-audience"
 DEFECT_SECOND_IDENTITY = "PSC.02"
+AREA = "Espace du professionnel"  # the header of its screens (the administrator's links page says its own)
 DEFECT_LOGOUT = "PSC.01-logout"
 DEFECT_DMP = "DMP/PSC.01"
 EIDAS_LEVELS = ("eidas1", "eidas2", "eidas3")
@@ -356,7 +358,7 @@ def register(app, ctx) -> None:
                           "ORDER BY l.id DESC").fetchall()
         events = c.execute("SELECT * FROM psc_events WHERE kind != 'connexion' AND kind != 'déconnexion' "
                            "ORDER BY id DESC LIMIT 200").fetchall()
-        return ctx.page("Pro Santé Connect", LINKS, links=links, events=events)
+        return ctx.page("Pro Santé Connect", LINKS, area=ADMIN_AREA, links=links, events=events)
 
     @app.post("/psc/rapprochements/<int:link_id>/defaire", endpoint="psc_unlink")
     @ctx.admin_required

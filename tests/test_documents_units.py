@@ -73,7 +73,7 @@ def _client(tmp_path, defects=()):
 
 
 def _new(client, doc_type: str, patient: str = PATIENT["ins"]) -> str:
-    r = client.post("/circuit/documents/new", data={
+    r = client.post("/documents/new", data={
         "patient": patient, "doc_type": doc_type, "title": "Test", "content": "Contenu",
         "author_nom": "MEDECINTEST", "author_prenom": "Alice", "author_rpps": "10101234567", "send_dmp": "1"})
     assert r.status_code == 302, r.text
@@ -83,23 +83,23 @@ def _new(client, doc_type: str, patient: str = PATIENT["ins"]) -> str:
 def test_review_circuit_is_enforced(tmp_path):
     client = _client(tmp_path)
     cro = _new(client, "CRO")
-    assert client.post(f"/circuit/documents/{cro}/validate").status_code == 409  # not reviewed yet
-    assert client.post(f"/circuit/documents/{cro}/submit-review").status_code == 302
-    assert client.post(f"/circuit/documents/{cro}/review", data={"reviewer": "Dr SENIOR"}).status_code == 302
-    assert client.post(f"/circuit/documents/{cro}/validate").status_code == 302
-    page = client.get(f"/circuit/documents/{cro}").text
+    assert client.post(f"/documents/{cro}/validate").status_code == 409  # not reviewed yet
+    assert client.post(f"/documents/{cro}/submit-review").status_code == 302
+    assert client.post(f"/documents/{cro}/review", data={"reviewer": "Dr SENIOR"}).status_code == 302
+    assert client.post(f"/documents/{cro}/validate").status_code == 302
+    page = client.get(f"/documents/{cro}").text
     assert "Dr SENIOR — relecteur" in page and 'data-testid="doc-status">Validé' in page
     ldl = _new(client, "LDL")
-    assert client.post(f"/circuit/documents/{ldl}/submit-review").status_code == 409  # no review step
-    assert client.post(f"/circuit/documents/{ldl}/validate").status_code == 302
+    assert client.post(f"/documents/{ldl}/submit-review").status_code == 409  # no review step
+    assert client.post(f"/documents/{ldl}/validate").status_code == 302
 
 
 def test_opposition_cancels_the_send_at_validation_and_defect_unticks(tmp_path):
     client = _client(tmp_path)
     assert "checked" in _send_dmp_input(client)
     doc = _new(client, "LDL", patient="175037510801267")  # OPPOSITEST: opposition recorded
-    client.post(f"/circuit/documents/{doc}/validate")
-    page = client.get(f"/circuit/documents/{doc}").text
+    client.post(f"/documents/{doc}/validate")
+    page = client.get(f"/documents/{doc}").text
     assert 'data-state="annule"' in page and "opposition du patient" in page
     defective = _client(tmp_path / "d", defects=["HOP VA 1.04"])
     assert "checked" not in _send_dmp_input(defective)
@@ -108,7 +108,31 @@ def test_opposition_cancels_the_send_at_validation_and_defect_unticks(tmp_path):
 def _send_dmp_input(client) -> str:
     import re
 
-    return re.search(r'<input type="checkbox" id="send-dmp"[^>]*>', client.get("/circuit/documents/new").text).group(0)
+    return re.search(r'<input type="checkbox" id="send-dmp"[^>]*>', client.get("/documents/new").text).group(0)
+
+
+def test_one_patient_model_one_feeding_decision_one_header_per_screen(tmp_path):
+    import re
+
+    client = _client(tmp_path)
+    r = client.post("/patients/new", data={"nom": "UNIQUESEGUR", "prenom": "Lou", "naissance": "1980-01-01",
+                                           "sexe": "F", "ins": "180017512345697", "ins_oid": "1.2.250.1.213.1.4.10"})
+    pid = r.headers["Location"].rsplit("/", 1)[1]
+    # the patient registered on the care screens is the one the documents' form offers
+    assert 'value="180017512345697"' in client.get("/documents/new").text
+    doc = _new(client, "LDL", patient="180017512345697")
+    assert f'data-doc-id="{doc}"' in client.get(f"/patients/{pid}").text  # and the document is in the file
+    # no episode, so no non-opposition: the validation's send is cancelled by the file's consent rule
+    client.post(f"/documents/{doc}/validate")
+    page = client.get(f"/documents/{doc}").text
+    assert 'data-state="annule"' in page and "la non-opposition du patient n&#39;est pas enregistrée" in page
+    areas = {url: re.search(r'data-testid="area">([^<]*)<', client.get(url).text).group(1)
+             for url in ("/accounts", "/patients", f"/patients/{pid}", "/documents", f"/documents/{doc}",
+                         "/aide/circuit-des-documents", "/stats/dmp")}
+    assert areas == {"/accounts": "Administration des comptes", "/patients": "Dossier patient",
+                     f"/patients/{pid}": "Dossier patient", "/documents": "Rédaction des documents",
+                     f"/documents/{doc}": "Rédaction des documents",
+                     "/aide/circuit-des-documents": "Rédaction des documents", "/stats/dmp": "Statistiques"}
 
 
 def test_generated_titles_follow_the_naming_rule_and_the_defect_breaks_it():

@@ -1,4 +1,4 @@
-"""The demo DPI's documents screens (``/circuit/documents``), behind the :class:`Documents` capability."""
+"""The demo DPI's documents screens (``/documents``), behind the :class:`Documents` capability."""
 from __future__ import annotations
 
 import re
@@ -30,7 +30,7 @@ class DemoDocuments(Documents):
 
     async def open_new(self, document):
         page = await self._page()
-        await page.goto(self.driver.url("/circuit/documents/new"))
+        await page.goto(self.driver.url("/documents/new"))
         await page.select_option("#patient", value=str(document["patient"]))
         labels = await page.locator("#doc-type option").all_inner_texts()
         wanted = str(document.get("type", "Lettre de liaison de sortie"))
@@ -53,7 +53,7 @@ class DemoDocuments(Documents):
     async def save(self, form):
         page = form.page
         await self._click_and_load(page, "#create-document")
-        doc_id = await created_id(page, "/circuit/documents", "document not saved")
+        doc_id = await created_id(page, "/documents", "document not saved")
         title = (await page.locator("h1").inner_text()).split("—", 1)[-1].strip()
         ins = re.search(r"INS (\S+)", await page.locator("#document-detail").inner_text())
         unique_id = (await page.locator("[data-testid=unique-id]").inner_text()).strip()
@@ -74,12 +74,12 @@ class DemoDocuments(Documents):
 
     async def show(self, doc, focus="status"):
         page = await self._page()
-        await page.goto(self.driver.url(f"/circuit/documents/{doc.id}"))
+        await page.goto(self.driver.url(f"/documents/{doc.id}"))
         return await self._view(page, focus)
 
     async def validate(self, doc):
         page = await self._page()
-        await page.goto(self.driver.url(f"/circuit/documents/{doc.id}"))
+        await page.goto(self.driver.url(f"/documents/{doc.id}"))
         if not await page.locator("#validate").count():
             raise RuntimeError(f"document {doc.id} offers no validation (status "
                                f"{(await page.locator(DOC_STATUS).inner_text()).strip()})")
@@ -88,7 +88,7 @@ class DemoDocuments(Documents):
 
     async def cancel_dmp_send(self, doc):
         page = await self._page()
-        await page.goto(self.driver.url(f"/circuit/documents/{doc.id}"))
+        await page.goto(self.driver.url(f"/documents/{doc.id}"))
         if not await page.locator("#cancel-dmp").count():
             return await self._view(page, "dmp")
         elapsed = await self._click_and_load(page, "#cancel-dmp")
@@ -96,7 +96,7 @@ class DemoDocuments(Documents):
 
     async def fetch_cda(self, doc):
         page = await self._page()
-        await page.goto(self.driver.url(f"/circuit/documents/{doc.id}"))
+        await page.goto(self.driver.url(f"/documents/{doc.id}"))
         link = page.locator("#download-cda")
         if not await link.count():
             raise RuntimeError(f"document {doc.id} has no CDA to download (not validated?)")
@@ -108,7 +108,7 @@ class DemoDocuments(Documents):
 
     async def send_mss(self, doc, to):
         page = await self._page()
-        await page.goto(self.driver.url(f"/circuit/documents/{doc.id}"))
+        await page.goto(self.driver.url(f"/documents/{doc.id}"))
         await page.fill("#mss-to", to)
         elapsed = await self._click_and_load(page, "#mss-send")
         view = await self._view(page, "status", elapsed)
@@ -118,7 +118,7 @@ class DemoDocuments(Documents):
 
     async def documentation_entry(self):
         page = await self._page()
-        await page.goto(self.driver.url("/circuit/documents/new"))
+        await page.goto(self.driver.url("/documents/new"))
         link = page.locator(HELP_LINK)
         observed = (await link.inner_text()).strip() if await link.count() else ""
         return View(page=page, highlight=HELP_LINK, observed=observed, url=page.url)
@@ -126,7 +126,7 @@ class DemoDocuments(Documents):
     async def open_documentation(self):
         page = await self._page()
         if not await page.locator(HELP_LINK).count():
-            await page.goto(self.driver.url("/circuit/documents/new"))
+            await page.goto(self.driver.url("/documents/new"))
         if not await page.locator(HELP_LINK).count():
             raise RuntimeError("no link to the documentation of the document circuit on the documents screen")
         await self._click_and_load(page, HELP_LINK)
