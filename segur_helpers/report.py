@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .evidence import esc
+from .evidence import PRODUCED_BY_DRIVER, esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
 KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange (requête et réponse)",
@@ -68,7 +68,8 @@ def evidence_table(items: list[dict]) -> str:
         return "<p>Aucun élément de preuve n'a été enregistré.</p>"
     rows = "".join(
         f"<tr><td>{esc(i['step'] if i['step'] is not None else '—')}</td><td>{esc(i['name'])}"
-        f"{' (fourni par l’opérateur)' if i.get('manual') else ''}</td><td>{esc(KIND_FR.get(i['kind'], i['kind']))}</td>"
+        f"{' (fourni par l’opérateur)' if i.get('manual') else ''}"
+        f"{f' ({PRODUCED_BY_DRIVER})' if i.get('composed') else ''}</td><td>{esc(KIND_FR.get(i['kind'], i['kind']))}</td>"
         f"<td>{esc(i['caption'])}</td><td class='hash'>{esc(i['sha256'])}</td></tr>" for i in items)
     return ("<table style='table-layout:fixed'><tr><th style='width:7%'>Étape</th><th style='width:27%'>Fichier"
             "</th><th style='width:12%'>Nature</th><th style='width:26%'>Description</th>"
@@ -103,7 +104,8 @@ def step_card(record, recorder, manual: bool = False) -> str:
                        f'<figcaption>{esc(i.caption)}</figcaption></figure>')
     rows = "".join(f"<li><span class='{'segur-pass' if c.passed else 'segur-fail'}'>{c.result}</span> "
                    f"{esc(c.label)} <i>— observé : {esc(c.observed)}</i></li>" for c in checks)
-    hashes = "".join(f"<li>{esc(i.name)}{' (fourni par l’opérateur)' if i.manual else ''} · "
+    hashes = "".join(f"<li>{esc(i.name)}{' (fourni par l’opérateur)' if i.manual else ''}"
+                     f"{f' ({PRODUCED_BY_DRIVER})' if i.composed else ''} · "
                      f"<span class='hash'>SHA-256 {esc(i.sha256[:16])}…</span></li>" for i in items)
     summary = (f"{passed}/{len(checks)} vérification(s) réussie(s)" if checks else "aucune vérification")
     return (f'<div class="segur-card segur-step"><h4>Étape {record.number} — {esc(record.title)}</h4>'
