@@ -232,7 +232,8 @@ class Runner:
         self.timeout_s = timeout_s
         self.base_url = base_url.rstrip("/")
         self.page = None
-        self._armed: list[tuple[str, dict]] = []   # dialogs expected: (step index, answer)
+        self._armed: list[tuple[str, dict]] = []   # dialogs expected, in order: (step index, step)
+        self._listening: list = []                 # pages whose dialogs this runner answers
 
     # values -------------------------------------------------------------------------------------------
     def render(self, template: Any) -> str:
@@ -268,6 +269,18 @@ class Runner:
     async def run(self, page, steps: list[dict], *, prefix: str = "", stop_before_unsafe: bool = False) -> int:
         """Run ``steps`` in order; returns how many ran. ``stop_before_unsafe``: stop at the first step that
         could change the target (``segur driver check``)."""
+        if prefix:
+            return await self._run(page, steps, prefix, stop_before_unsafe)
+        try:
+            ran = await self._run(page, steps, prefix, stop_before_unsafe)
+            await self.check_dialogs()
+            return ran
+        finally:
+            for p in self._listening:
+                p.remove_listener("dialog", self._on_dialog)
+            self._listening.clear()
+
+    async def _run(self, page, steps: list[dict], prefix: str, stop_before_unsafe: bool) -> int:
         self.page = page
         for i, step in enumerate(steps, 1):
             kind = next(k for k in step if k in STEP_KINDS)
@@ -285,8 +298,6 @@ class Runner:
                                                       "action nor kept by an earlier step)") from None
             except Exception as exc:  # noqa: BLE001 — Playwright's errors, timeouts, bad values
                 raise await self.failure(index, step, exc) from None
-        if not prefix:
-            await self.check_dialogs()
         return len(steps)
 
     async def failure(self, index: str, step: dict, exc: BaseException | str) -> MapStepError:
@@ -313,9 +324,9 @@ class Runner:
 
     async def check_dialogs(self) -> None:
         if self._armed:
-            index, step = self._armed[0]
+            index, answer = self._armed[0]
             self._armed.clear()
-            raise await self.failure(index, step, "the dialog this step answers never opened")
+            raise await self.failure(index, {"dialog": answer}, "the dialog this step answers never opened")
 
     async def step(self, page, kind: str, step: dict, index: str) -> None:
         arg = step[kind]
@@ -393,23 +404,29 @@ class Runner:
                     self.values[name] = self.render(value)
 
     def _arm_dialog(self, page, index: str, step: dict) -> None:
+        """The next dialog the page opens gets this step's answer (dialogs are answered in the order their
+        steps are written; one nobody expects is dismissed, as a browser left alone would)."""
         arg = step["dialog"]
-        answer = arg if isinstance(arg, dict) else {"accept": arg == "accept"}
-        fill = self.render(answer["fill"]) if answer.get("fill") is not None else None
-        entry = (index, step)
-        self._armed.append(entry)
+        answer = dict(arg) if isinstance(arg, dict) else {"accept": arg == "accept"}
+        if answer.get("fill") is not None:
+            answer["fill"] = self.render(answer["fill"])
+        self._armed.append((index, answer))
+        if page not in self._listening:
+            page.on("dialog", self._on_dialog)
+            self._listening.append(page)
 
-        def on_dialog(dialog) -> None:
-            if entry in self._armed:
-                self._armed.remove(entry)
-            if answer.get("as"):
-                self.values[answer["as"]] = dialog.message
-            if answer.get("accept", True):
-                asyncio.ensure_future(dialog.accept(fill) if fill is not None else dialog.accept())
-            else:
-                asyncio.ensure_future(dialog.dismiss())
-
-        page.once("dialog", on_dialog)
+    def _on_dialog(self, dialog) -> None:
+        if not self._armed:
+            asyncio.ensure_future(dialog.dismiss())
+            return
+        _index, answer = self._armed.pop(0)
+        if answer.get("as"):
+            self.values[answer["as"]] = dialog.message
+        if answer.get("accept", True):
+            fill = answer.get("fill")
+            asyncio.ensure_future(dialog.accept(fill) if fill is not None else dialog.accept())
+        else:
+            asyncio.ensure_future(dialog.dismiss())
 
     async def _response(self, page, arg: dict, step: dict, index: str, ms: float) -> None:
         pattern = re.compile(self.render(arg["url"])) if arg.get("url") else None
