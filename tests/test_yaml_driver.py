@@ -145,7 +145,7 @@ def test_driver_check_runs_each_actions_first_side_effect_free_steps(tmp_path, w
     proc = run_segur("driver", "check", str(good))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     smoke = next(l for l in proc.stdout.splitlines() if l.startswith("smoke    accounts:"))
-    assert "create: steps 1-2 ran" in smoke and "show: first step needs {id}" in smoke, smoke
+    assert "create: steps 1-2 ran" in smoke and "show: step 1 needs {id}, given only by a run" in smoke, smoke
 
     data = yaml.safe_load(MAP.read_text(encoding="utf-8"))
     data["accounts"]["create"]["steps"][0] = {"goto": "/comptes/nouveau"}        # a URL the product lacks

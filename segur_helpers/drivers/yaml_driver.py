@@ -109,6 +109,8 @@ ADAPTED: dict[str, dict[str, Method]] = {
 }
 FRAME_COLUMNS = ("identifiant", "nom", "prenom", "email", "rpps", "profession", "actif", "roles", "privilegie",
                  "derniere_connexion")
+# inputs the check may give an action whose steps need them from the start (every value its callers use)
+PROBE_INPUTS = {("account_review", "documentation"): [{"how": "export"}, {"how": "request"}]}
 V1_KEYS = {"url", "fill", "select", "click", "read", "id_from_url", "pending_if", "accepted_if", "wait_for"}
 
 
@@ -326,18 +328,26 @@ class YamlCapability:
             if spec is None or method.kind != "steps":
                 continue
             page = await self.driver.session(spec.get("as", "admin"))
-            runner = self.driver.runner(f"{self.section}.{name}", {})
-            try:
-                ran = await runner.run(page, spec["steps"], stop_before_unsafe=True)
-            except NeedsValue as exc:
-                said.append(f"{name}: first step needs {{{exc.name}}}, given only by a run")
-                continue
-            if ran:
-                said.append(f"{name}: step{'s 1-' if ran > 1 else ' '}{ran} ran")
-            else:
-                kind = next(iter(spec["steps"][0]))
-                said.append(f"{name}: not exercised (step 1 {kind} {first_selector(spec['steps'][0])!r} acts)")
+            for inputs in PROBE_INPUTS.get((self.section, name), [{}]):
+                runner = self.driver.runner(f"{self.section}.{name}", dict(inputs))
+                label = name + "".join(f" ({v})" for v in inputs.values())
+                try:
+                    ran = await runner.run(page, spec["steps"], stop_before_unsafe=True)
+                except NeedsValue as exc:
+                    done = int(exc.step) - 1
+                    said.append(f"{label}: {_ran(done) + ', ' if done else ''}step {exc.step} needs "
+                                f"{{{exc.name}}}, given only by a run")
+                    continue
+                if ran:
+                    said.append(f"{label}: {_ran(ran)}")
+                else:
+                    kind = next(iter(spec["steps"][0]))
+                    said.append(f"{label}: not exercised (step 1 {kind} {first_selector(spec['steps'][0])!r} acts)")
         return "; ".join(said)
+
+
+def _ran(n: int) -> str:
+    return f"step{'s 1-' if n > 1 else ' '}{n} ran"
 
 
 class _Verification:

@@ -63,6 +63,7 @@ class NeedsValue(Exception):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
+        self.step = ""            # the index of the step that needed it
 
 
 # -- validation (load time) -------------------------------------------------------------------------
@@ -293,6 +294,7 @@ class Runner:
                 raise
             except NeedsValue as exc:
                 if stop_before_unsafe:
+                    exc.step = index
                     raise
                 raise await self.failure(index, step, f"no value for {{{exc.name}}} (neither an input of this "
                                                       "action nor kept by an earlier step)") from None
