@@ -276,8 +276,11 @@ class YamlCapability:
             result = await self._result(runner, page, spec, name)
         except MapStepError as exc:
             if spec.get("error"):
-                texts = [t.strip() for t in await page.locator(runner.render(spec["error"])).all_inner_texts()
-                         if t.strip()]
+                try:
+                    texts = [t.strip() for t in await page.locator(runner.render(spec["error"])).all_inner_texts()
+                             if t.strip()]
+                except Exception:  # noqa: BLE001 — the page is gone or the selector needs a value: say the step
+                    texts = []
                 if texts:
                     exc.args = (f"{exc.args[0]} — the page says: {'; '.join(texts)[:300]}",)
             raise
