@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from . import KNOWN_DEFECTS
+from . import DEFECT_ALIASES, KNOWN_DEFECTS, defect_name
 from .app import Settings, create_app
 
 
@@ -33,10 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ui", choices=("classic", "spa"), default="classic",
                     help="the UI served: classic (server-rendered pages) or spa (a single-page application under "
                          "/portail/ over a JSON API under /api/, see demo_dpi.spa); same features and defects")
+    ap.add_argument("--sms-url", default="", help="base URL of the SMS gateway (stand-in: python -m demo_dpi.smsgateway)")
     ap.add_argument("--defect", action="append", default=[], metavar="REQ",
                     help="switch a requirement's behaviour off: " + "; ".join(
                         f"{k}: {v}" for k, v in KNOWN_DEFECTS.items()))
     args = ap.parse_args(argv)
+    for old in (d for d in args.defect if d in DEFECT_ALIASES):
+        print(f"notice: --defect {old} is now --defect {defect_name(old)}", file=sys.stderr)
+    args.defect = [defect_name(d) for d in args.defect]
     unknown = [d for d in args.defect if d not in KNOWN_DEFECTS]
     if unknown:
         print(f"error: --defect {unknown[0]}: expected one of {', '.join(KNOWN_DEFECTS)}", file=sys.stderr)
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                         public_url=args.public_url or f"http://{args.host}:{args.port}",
                         smtp_host=args.smtp_host, smtp_port=args.smtp_port, code_ttl_s=args.code_ttl,
                         defects=set(args.defect), dmp_url=args.dmp_url, mss_nil=args.mss_nil,
-                        dmp_send_delay_s=args.dmp_send_delay, ui=args.ui)
+                        dmp_send_delay_s=args.dmp_send_delay, sms_url=args.sms_url, ui=args.ui)
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"demo_dpi ({args.ui} UI) on http://{args.host}:{args.port} (defects: {', '.join(args.defect) or 'none'})", flush=True)

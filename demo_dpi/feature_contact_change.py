@@ -2,15 +2,20 @@
 
 The administrator, at the professional's request, enters the new address on the account's
 "Coordonnées" screen. The new address stays *pending* until the professional uses the single-use
-link (or code) sent to it, exactly as at registration (SSI/IE.31), and a notice goes to the old
-address at once, so that the owner of the old address learns of the change and can object.
+link (or code) sent to it, exactly as at registration (SSI/IE.31), and the change is notified at once
+to the old address (e-mail) and to the account's other coordinate, its mobile number (SMS through the
+SMS gateway, ``--sms-url``), so that the professional learns of the change and can object.
 
 Defect ``SSI/IE.32``: the new address replaces the old one at once, verified, and nobody is told.
+Defect ``SSI/IE.32-sms``: the old address is notified but the mobile is not (no SMS).
 """
 from __future__ import annotations
 
+import json
 import secrets
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -20,6 +25,7 @@ from flask import abort, redirect, request, url_for
 from .app import EMAIL_RE
 
 DEFECT = "SSI/IE.32"
+DEFECT_SMS = "SSI/IE.32-sms"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contact_changes (
@@ -39,6 +45,7 @@ CONTACT = """<h1>Coordonnées du compte n° {{ a.id }} — {{ a.prenom }} {{ a.n
 <dl id="contact-detail">
  <dt>Adresse de messagerie active</dt><dd data-testid="active-email">{{ a.email }}</dd>
  <dt>Statut de l'adresse active</dt><dd>{% if a.email_verified %}<span class="badge ok" data-testid="active-status">Adresse vérifiée</span>{% else %}<span class="badge pending" data-testid="active-status">Adresse en attente de vérification</span>{% endif %}</dd>
+ <dt>N° de mobile</dt><dd data-testid="mobile">{{ a.mobile or 'aucun' }}</dd>
  <dt>Modification en cours</dt><dd data-testid="pending-change">{% if pending %}<span class="badge pending">Nouvelle adresse {{ pending.new_email }} en attente de vérification</span> (demandée le {{ pending.requested_at }} ; l'adresse active reste {{ a.email }})
  {% else %}aucune{% endif %}</dd>
 </dl>
@@ -48,7 +55,8 @@ CONTACT = """<h1>Coordonnées du compte n° {{ a.id }} — {{ a.prenom }} {{ a.n
  <span></span><button type="submit" id="request-change">Demander la modification</button>
 </form>
 <p style="font-size:13px;color:#4a5a6a">La nouvelle adresse ne sera active qu'après sa vérification par le
-professionnel (lien à usage unique envoyé à cette adresse) ; un avis de modification est envoyé à l'adresse actuelle.</p>"""
+professionnel (lien à usage unique envoyé à cette adresse) ; la modification est notifiée à l'adresse actuelle
+et, par SMS, au n° de mobile du compte.</p>"""
 
 VERIFY = """<h1>Vérification de la nouvelle adresse de messagerie</h1>
 <div class="flash {{ kind }}" data-testid="verify-result"><span class="badge {{ badge }}">{{ outcome }}</span> {{ detail }}</div>"""
@@ -64,22 +72,37 @@ def _mask(addr: str) -> str:
     return f"{local[:2]}…@{domain}"
 
 
+def send_sms(s, to: str, text: str) -> None:
+    """Send an SMS through the gateway's JSON API (POST /v1/messages); OSError when it is not sent."""
+    if not s.sms_url:
+        raise OSError("no SMS gateway configured (--sms-url)")
+    body = json.dumps({"from": s.sms_from, "to": to, "text": text}).encode("utf-8")
+    req = urllib.request.Request(s.sms_url.rstrip("/") + "/v1/messages", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+    except urllib.error.HTTPError as exc:
+        raise OSError(f"SMS gateway answered {exc.code}: {exc.read()[:200]!r}") from None
+
+
 def pending_change(conn, account_id: int):
     """The account's change of address awaiting verification (None if none)."""
     return conn.execute("SELECT * FROM contact_changes WHERE account_id=? AND used_at IS NULL AND expires_at>? "
                         "ORDER BY id DESC LIMIT 1", (account_id, time.time())).fetchone()
 
 
-def request_change(conn, s, send_mail, a, new: str, log=None) -> tuple[int, str, str]:
-    """The administrator asks for ``new`` to become account ``a``'s address: (HTTP status, kind, message).
-    The new address waits for its verification and the old one is told (defect: replaced at once)."""
+def request_change(conn, s, send_mail, a, new: str, log=None) -> tuple[int, list[tuple[str, str]]]:
+    """The administrator asks for ``new`` to become account ``a``'s address: (HTTP status, [(kind, message)]).
+    The new address waits for its verification; the old address is notified, and the mobile by SMS
+    (defects: SSI/IE.32 replaces it at once and tells nobody; SSI/IE.32-sms sends no SMS)."""
     if not EMAIL_RE.match(new) or new.lower() == a["email"].lower():
-        return 400, "error", "Nouvelle adresse invalide ou identique à l'adresse active."
+        return 400, [("error", "Nouvelle adresse invalide ou identique à l'adresse active.")]
     account_id = a["id"]
     if DEFECT in s.defects:
         conn.execute("UPDATE accounts SET email=?, email_verified=1, verified_at=? WHERE id=?",
                      (new, _now(), account_id))
-        return 200, "info", f"Adresse de messagerie modifiée : {new}."
+        return 200, [("info", f"Adresse de messagerie modifiée : {new}.")]
 
     def _mail(to: str, subject: str, body: str) -> None:
         msg = EmailMessage()
@@ -91,6 +114,7 @@ def request_change(conn, s, send_mail, a, new: str, log=None) -> tuple[int, str,
         msg.set_content(body)
         send_mail(msg)
 
+    said = []
     token, code = secrets.token_urlsafe(24), f"{secrets.randbelow(10**8):08d}"
     conn.execute("UPDATE contact_changes SET expires_at=0 WHERE account_id=? AND used_at IS NULL", (account_id,))
     conn.execute("INSERT INTO contact_changes(account_id, old_email, new_email, token, code, requested_at, "
@@ -106,7 +130,7 @@ def request_change(conn, s, send_mail, a, new: str, log=None) -> tuple[int, str,
               f"{link}\n\nCode de vérification : {code}\n\n"
               f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
               "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n— Demo DPI\n")
-        _mail(a["email"], "Avis de modification de votre adresse de messagerie — Demo DPI",
+        _mail(a["email"], "Notification de modification de votre adresse de messagerie — Demo DPI",
               f"Bonjour {a['prenom']} {a['nom']},\n\n"
               "Une demande de modification de l'adresse de messagerie de votre compte Demo DPI vient\n"
               f"d'être enregistrée : la nouvelle adresse indiquée est {_mask(new)}.\n"
@@ -116,9 +140,22 @@ def request_change(conn, s, send_mail, a, new: str, log=None) -> tuple[int, str,
     except OSError as exc:
         if log is not None:
             log.error("contact change mails not sent: %s", exc)
-        return 200, "error", "Demande enregistrée, mais les messages n'ont pas pu être envoyés."
-    return 200, "info", (f"Demande enregistrée : un lien de vérification a été envoyé à {new} et un avis "
-                         f"de modification à {a['email']}.")
+        said.append(("error", "Demande enregistrée, mais les messages n'ont pas pu être envoyés."))
+    else:
+        said.append(("info", f"Demande enregistrée : un lien de vérification a été envoyé à {new} et la "
+                             f"modification a été notifiée à {a['email']}."))
+    if a["mobile"] and DEFECT_SMS not in s.defects:
+        try:
+            send_sms(s, a["mobile"], "Demo DPI : une modification de l'adresse de messagerie de votre compte a "
+                                     f"été demandée (nouvelle adresse {_mask(new)}). Si ce n'est pas vous, "
+                                     "prévenez l'administrateur.")
+        except OSError as exc:
+            if log is not None:
+                log.error("contact change SMS not sent: %s", exc)
+            said.append(("error", "La notification par SMS au n° de mobile du compte n'a pas pu être envoyée."))
+        else:
+            said.append(("info", f"La modification a aussi été notifiée par SMS au {a['mobile']}."))
+    return 200, said
 
 
 def use_contact_token(conn, token: str) -> tuple[int, str, str]:
@@ -155,9 +192,10 @@ def register(app, ctx) -> None:
             abort(404)
         if request.method == "GET":
             return ctx.page("Coordonnées", CONTACT, a=a, pending=_pending(account_id))
-        status, kind, message = request_change(c, ctx.settings, ctx.send_mail, a,
-                                               request.form.get("new_email", "").strip(), app.logger)
-        ctx.flash(kind, message)
+        status, said = request_change(c, ctx.settings, ctx.send_mail, a, request.form.get("new_email", "").strip(),
+                                      app.logger)
+        for kind, message in said:
+            ctx.flash(kind, message)
         if status != 200:
             return ctx.page("Coordonnées", CONTACT, status, a=a, pending=_pending(account_id))
         return redirect(url_for("contact_change", account_id=account_id))

@@ -95,6 +95,7 @@ def export_csv(conn, *, with_permissions: bool) -> str:
 def _user(conn, a) -> dict:
     pending = pending_change(conn, a["id"])
     return {"id": a["id"], "nom": a["nom"], "prenom": a["prenom"], "profession": a["profession"], "rpps": a["rpps"],
+            "mobile": a["mobile"] or "",
             "courriel": {"adresse": a["email"], "confirme": bool(a["email_verified"]),
                          "nouvelleAdresse": pending["new_email"] if pending else None,
                          "demandeLe": pending["requested_at"] if pending else None},
@@ -160,7 +161,7 @@ def register(app, ctx) -> None:
         body = request.get_json(silent=True) or {}
         f = {"nom": str(body.get("nom", "")).strip(), "prenom": str(body.get("prenom", "")).strip(),
              "profession": str(body.get("profession", "")).strip(), "rpps": str(body.get("rpps", "")).strip(),
-             "email": str(body.get("courriel", "")).strip()}
+             "email": str(body.get("courriel", "")).strip(), "mobile": str(body.get("mobile", "")).strip()}
         errors = account_errors(f, PROFESSIONS)
         if re.fullmatch(r"\d{11}", f["rpps"]):
             if not _luhn_ok(f["rpps"]):
@@ -192,11 +193,12 @@ def register(app, ctx) -> None:
         if a is None:
             return jsonify({"erreur": "Utilisateur introuvable."}), 404
         new = str((request.get_json(silent=True) or {}).get("nouvelleAdresse", "")).strip()
-        status, kind, message = request_change(c, s, ctx.send_mail, a, new, app.logger)
+        status, said = request_change(c, s, ctx.send_mail, a, new, app.logger)
         if status != 200:
-            return jsonify({"erreurs": [message]}), 422
+            return jsonify({"erreurs": [m for _k, m in said]}), 422
         a = c.execute("SELECT * FROM accounts WHERE id=?", (account_id,)).fetchone()
-        return jsonify({"utilisateur": _user(c, a), "message": message, "niveau": kind})
+        return jsonify({"utilisateur": _user(c, a), "message": " ".join(m for _k, m in said),
+                        "niveau": "error" if any(k == "error" for k, _m in said) else "info"})
 
     def _use(use):
         key = str((request.get_json(silent=True) or {}).get("cle", ""))

@@ -21,7 +21,7 @@ import yaml
 
 from . import catalog
 from .errors import UserError
-from .ids import normalize_requirement_id
+from .ids import OLD_IDS, normalize_requirement_id, renamed_notice
 
 SECRET_KEYS = re.compile(r"(password|secret|token|passphrase|api_key)$", re.I)
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -51,6 +51,9 @@ class Campaign:
     raw: dict[str, Any] = field(repr=False)
     timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     rem_path: Path | None = None  # the imported REM catalogue (JSON written by ``segur catalog import``)
+    rem_project: str | None = None  # the REM project ``segur catalog import`` takes from a Squash workbook
+    # one line each, printed by the CLI: e.g. a requirement key read under its new id (ids.OLD_IDS)
+    notices: list[str] = field(default_factory=list)
 
     def rem(self):
         """The imported REM (:class:`~segur_helpers.catalog.rem.RemCatalog`), or None when none is."""
@@ -356,6 +359,22 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         else:
             raise _fail(shown, "mailbox.kind", f"{kind!r}; expected maildir or imap")
 
+    sms = raw.get("sms")
+    if sms is not None:
+        if not isinstance(sms, dict):
+            raise _fail(shown, "sms", f"expected a mapping (kind: folder, path), got {_typename(sms)}")
+        if _req(sms, "kind", str, shown, "sms", "folder") != "folder":
+            raise _fail(shown, "sms.kind", f"{sms['kind']!r}; expected folder")
+        _req(sms, "path", str, shown, "sms", "the folder where the SMS gateway keeps each message")
+    cda_section = raw.get("cda")
+    if cda_section is not None:
+        if not isinstance(cda_section, dict):
+            raise _fail(shown, "cda", f"expected a mapping (testcontenucda: PATH), got {_typename(cda_section)}")
+        if "testcontenucda" in cda_section:
+            checkout = _req(cda_section, "testcontenucda", str, shown, "cda", "a checkout of ANS's TestContenuCDA")
+            from .cda_ans import check_checkout
+            check_checkout(path.parent / Path(checkout).expanduser(), source=str(shown))
+
     timeouts = dict(DEFAULT_TIMEOUTS)
     for k, v in (raw.get("timeouts") or {}).items():
         if k not in DEFAULT_TIMEOUTS:
@@ -369,9 +388,18 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         raise _fail(shown, "requirements", "empty; expected at least one requirement id")
     known = catalog.catalog()
     requirements: dict[str, dict[str, Any]] = {}
+    notices: list[str] = []
+    renamed: dict[str, str] = {}  # params key as written -> id
     for rid_raw, entry in reqs_raw.items():
         rid = normalize_requirement_id(str(rid_raw))
         key = f"requirements.{rid_raw}"
+        if rid in OLD_IDS:  # an id of an earlier version of the toolkit: read under the REM's id
+            notices.append(renamed_notice(rid, f"{shown}: {key}"))
+            rid = OLD_IDS[rid]
+            if rid in requirements or any(normalize_requirement_id(str(k)) == rid for k in reqs_raw):
+                raise _fail(shown, key, f"{rid_raw} is the former id of {rid}, which the file also names; "
+                                        "expected it once")
+        renamed[str(rid_raw)] = rid
         if rid not in known:
             raise _fail(shown, key, f"unknown requirement id; expected one of {', '.join(sorted(known))}")
         entry = {} if entry is None else entry
@@ -406,21 +434,26 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                                           "by segur catalog import FILE.xlsx --campaign PARAMS")
             rem_catalogue = load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
             for rid_raw in reqs_raw:
-                official = rem_catalogue.get(str(rid_raw))
+                official = rem_catalogue.get(renamed[str(rid_raw)])
                 if official is not None and official.conditional is False and \
-                        not requirements[normalize_requirement_id(str(rid_raw))]["condition_met"]:
+                        not requirements[renamed[str(rid_raw)]]["condition_met"]:
                     found = _fail(shown, f"requirements.{rid_raw}.condition_met", f"the imported REM "
                                   f"({rem_catalogue.source}) says this requirement is not conditional; expected true")
                     if problems is None:
                         raise found
                     problems.append(found)
 
+    rem_project = None
+    if "rem_project" in raw:
+        rem_project = _req(raw, "rem_project", str, shown, "", "the REM project to import from a Squash workbook, "
+                                                                "e.g. HOP-DPI (segur catalog import --rem-project)").strip()
+
     _check_no_literal_secrets(raw, shown)
     from .testpatients import allowed_non_test
     allowed_non_test(raw, str(shown))
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
-                    raw=raw, timeouts=timeouts, rem_path=rem_path)
+                    raw=raw, timeouts=timeouts, rem_path=rem_path, rem_project=rem_project, notices=notices)
 
 
 ATTESTATION_KEYS = {"by": "who did it (name, role)", "at": "when (e.g. \"2026-11-25T14:05\")",

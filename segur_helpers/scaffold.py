@@ -61,6 +61,10 @@ driver_settings:                    # free settings handed to the driver (ctx.se
 mailbox:                            # where the professionals' messages are read
   kind: maildir                     # or: kind: imap, host, port, username, password: env:NAME
   path: TODO/maildir
+sms:                                # where the SMS sent to the professionals' mobiles are read (SSI/IE.32)
+  kind: folder                      # one JSON file per SMS (your gateway's store or a test phone's export)
+  path: TODO/sms
+# cda: {{testcontenucda: TODO/TestContenuCDA}}   # optional: validate CDA documents with ANS's TestContenuCDA
 timeouts:
   mail_s: 30                        # wait for a message (s)
   step_s: 90                        # one step (s)
@@ -155,7 +159,8 @@ def capabilities_needed() -> dict[str, set[str]]:
             for needs in analyse_scenario(scen):
                 for cap, method in needs.required():
                     out.setdefault(cap, set()).add(method)
-    out.pop("mailbox", None)
+    out.pop("mailbox", None)      # generic readers the campaign configures (mailbox:, sms:)
+    out.pop("sms", None)
     return out
 
 

@@ -181,7 +181,7 @@ def test_the_catalogue_declares_who_reads_and_who_writes_the_accounts():
         return Planned(req, req.scenarios[0], True)
 
     for reader in ("SSI/IAM.87", "SSI/IAM.94"):
-        for writer in ("SSI/IE.31", "SSI/IE.32", "SSI/IAM.83", "SSI/IAM.85", "SSI/IAM.80"):
+        for writer in ("SSI/IE.31", "SSI/IE.32", "SSI/IAM.83", "SSI/IAM.85"):
             assert conflicts(planned(reader), planned(writer)), (reader, writer)
     assert not conflicts(planned("SSI/IAM.87"), planned("SSI/IAM.94"))
     assert not conflicts(planned("SSI/IE.31"), planned("SSI/IE.32"))

@@ -68,9 +68,10 @@ NOT_REACHED_WHEN_COMPLIANT: set[tuple[str, str, str]] = {
 
 
 def test_check_report_matches_what_every_demo_notebook_calls(tmp_path, demo_stack, monkeypatch):
-    for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+    for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD",
+                "DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD"):
         monkeypatch.setenv(var, "demo-" + secrets.token_urlsafe(16))
-    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True)
+    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True, with_psc=True)
     trace = tmp_path / "trace.jsonl"
     (tmp_path / "tracing_driver.py").write_text(TRACING_DRIVER, encoding="utf-8")
     text = stack.retarget((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))

@@ -23,9 +23,10 @@ RUNS = 5
 @pytest.mark.timeout(5400)
 def test_whole_demo_campaign_five_times_with_four_workers_gives_identical_verdicts(tmp_path, demo_stack,
                                                                                    monkeypatch):
-    for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+    for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD",
+                "DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD"):
         monkeypatch.setenv(var, "demo-" + secrets.token_urlsafe(16))
-    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True)      # one target for every run
+    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True, with_psc=True)      # one target for every run
     text = stack.retarget((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
     params = tmp_path / "demo.yaml"
     params.write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ def spa_campaign(url: str, maildir: Path, only=REQUIREMENTS) -> dict:
                 timeouts={"mail_s": 10, "step_s": 90})
     data["target"]["url"] = url
     data["mailbox"]["path"] = str(maildir)
+    data["sms"]["path"] = str(Path(maildir).parent / "sms")      # the demo stack's SMS gateway
     data["requirements"] = {k: v for k, v in data["requirements"].items() if k in only}
     return data
 
@@ -33,16 +34,21 @@ def verdicts(tmp_path: Path, write_params, data: dict, name: str) -> tuple[dict,
     return {k: r["verdict"] for k, r in results.items()}, results, proc
 
 
-@pytest.mark.parametrize("defect", [None, *REQUIREMENTS], ids=["compliant", *REQUIREMENTS])
+# each defect of the demo DPI that these requirements have, and the requirement it breaks
+DEFECTS = {"SSI/IE.31": "SSI/IE.31", "SSI/IE.32": "SSI/IE.32", "SSI/IE.32-sms": "SSI/IE.32",
+           "SSI/IAM.87": "SSI/IAM.87", "SSI/IAM.94": "SSI/IAM.94"}
+
+
+@pytest.mark.parametrize("defect", [None, *DEFECTS], ids=["compliant", *DEFECTS])
 def test_spa_yaml_campaign_gives_the_python_driver_verdicts(tmp_path, write_params, demo_stack, admin_password,
                                                             defect):
     defects = [defect] if defect else []
     spa = demo_stack(defects=defects, ui="spa")
     classic = demo_stack(defects=defects)
-    only = REQUIREMENTS if defect is None else (defect,)
+    only = REQUIREMENTS if defect is None else (DEFECTS[defect],)
     got, results, proc = verdicts(tmp_path, write_params, spa_campaign(spa.url, spa.maildir, only), "spa")
     expected, _, _ = verdicts(tmp_path, write_params, campaign_dict(classic.url, classic.maildir, only=only), "classic")
-    assert expected == {r: ("NON CONFORME" if r == defect else "CONFORME") for r in only}
+    assert expected == {r: ("NON CONFORME" if defect and r == DEFECTS[defect] else "CONFORME") for r in only}
     assert got == expected, (proc.stdout[-2000:], proc.stderr[-2000:])
     for r in results.values():
         assert r["driver"] == "yaml:" + str(ROOT / "params" / "demo-spa-map.yaml")
@@ -67,3 +73,9 @@ def test_rpps_form_lets_a_second_run_pass_where_a_fixed_number_is_refused(tmp_pa
     message = results["SSI/IE.31"]["error"]["message"]
     assert "demo-spa-map.yaml: accounts.create, step 7 (response '/api/utilisateurs$')" in message, message
     assert "HTTP 422" in message and "Ce n° RPPS est déjà enregistré" in message
+
+
+def test_every_defect_of_these_requirements_is_tried():
+    from demo_dpi import KNOWN_DEFECTS
+
+    assert {d for d in KNOWN_DEFECTS if d.split("-")[0] in REQUIREMENTS} == set(DEFECTS)

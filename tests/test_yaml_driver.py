@@ -25,6 +25,7 @@ def yaml_campaign(url: str, maildir: Path, only: tuple[str, ...] = ("SSI/IE.31",
     data.update(campaign="test-yaml", driver=f"yaml:{map_file}", timeouts={"mail_s": 10, "step_s": 90})
     data["target"]["url"] = url
     data["mailbox"]["path"] = str(maildir)
+    data["sms"]["path"] = str(Path(maildir).parent / "sms")      # the demo stack's SMS gateway
     data["requirements"] = {k: v for k, v in data["requirements"].items() if k in only}
     assert set(data["requirements"]) == set(only)
     return data

@@ -140,6 +140,7 @@ async function nouvelUtilisateur() {
        professions.map((p) => el("option", {}, p))),
     champ("saisie-rpps", "N° RPPS (11 chiffres)", {inputmode: "numeric"}),
     champ("saisie-courriel", "Courriel professionnel", {type: "email"}),
+    champ("saisie-mobile", "Téléphone mobile (facultatif)", {type: "tel", placeholder: "06 12 34 56 78"}),
     erreurs,
     el("div", {class: "actions"}, el("button", {type: "button", class: "secondaire", onclick: fermerModale}, "Annuler"),
        el("button", {type: "submit"}, "Enregistrer")));
@@ -147,7 +148,8 @@ async function nouvelUtilisateur() {
     ev.preventDefault();
     const v = (id) => document.getElementById(id).value;
     const r = await api("POST", "/api/utilisateurs", {nom: v("saisie-nom"), prenom: v("saisie-prenom"),
-      profession: v("saisie-profession"), rpps: v("saisie-rpps"), courriel: v("saisie-courriel")});
+      profession: v("saisie-profession"), rpps: v("saisie-rpps"), courriel: v("saisie-courriel"),
+      mobile: v("saisie-mobile")});
     if (r.statut === 201) {
       fermerModale();
       await pageUtilisateurs();
@@ -177,7 +179,8 @@ async function ouvrirFiche(id) {
   ouvrirModale("modale-fiche", `Fiche utilisateur n° ${u.id} — ${u.prenom} ${u.nom}`,
     el("dl", {class: "fiche"}, el("dt", {}, "Nom d'usage"), el("dd", {}, u.nom), el("dt", {}, "Prénom"),
        el("dd", {}, u.prenom), el("dt", {}, "Profession"), el("dd", {}, u.profession), el("dt", {}, "N° RPPS"),
-       el("dd", {}, u.rpps), el("dt", {}, "Créé le"), el("dd", {}, u.creeLe)),
+       el("dd", {}, u.rpps), el("dt", {}, "Mobile"), el("dd", {"data-champ": "mobile"}, u.mobile || "—"),
+       el("dt", {}, "Créé le"), el("dd", {}, u.creeLe)),
     ficheCourriel(u),
     el("div", {class: "actions"}, el("button", {type: "button", class: "secondaire", onclick: fermerModale}, "Fermer")));
 }

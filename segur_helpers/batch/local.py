@@ -12,7 +12,6 @@ import time
 
 import nbformat
 
-from ..ids import safe_name
 from ..proof import TOOLKIT_ROOT, error_result, now_paris
 from .gate import Gate
 from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after
@@ -45,7 +44,7 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                 run.in_flight.add(item.scenario.id)
                 run.progress.start(item.scenario.id)
                 started = now_paris()
-                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
+                proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 try:
                     proof_dir, attempt = _prepare_proof_dir(run, item)
                     if item.condition_met:

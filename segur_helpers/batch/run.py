@@ -16,6 +16,7 @@ from ..browser import find_chromium
 from ..drivers import load_driver_class
 from ..errors import UserError
 from ..evidence import sha256_bytes, sha256_file
+from ..ids import current_id, safe_name
 from ..params import Campaign, Secrets, load_campaign
 from ..proof import ERREUR, NON_CONFORME, default_outputs, now_paris
 from ..runfolder import RUN_RECORD, check_sign_key, find_run, read_json, writable_check, write_json
@@ -103,6 +104,9 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
     campaign.check_secrets_available()
     load_driver_class(campaign.driver, file=str(campaign.path))
     find_chromium()
+    for line in campaign.notices:
+        say(line)
+    _map_old_ids(record, run_dir, say)
     by_id = {p.scenario.id: p for p in plan(campaign)}
     planned = []
     for sid in record.get("scope", []):
@@ -117,6 +121,26 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
     for e in record.get("proofs", []):
         run.completed[e["scenario"]] = e
     return run, record, planned
+
+
+def _map_old_ids(record: dict, run_dir: Path, say: Callable[[str], None]) -> None:
+    """A run made before the requirements took the REM's ids (ids.OLD_IDS): its scope and proofs are read
+    under the new ids; each proof keeps its folder (``DMP_CS.01.01``), where a rerun adds its attempts.
+    The record is rewritten with the new ids when the run is sealed again, the old ones kept as
+    ``renamed_from``."""
+    renamed = {}
+    record["scope"] = [current_id(sid) for sid in record.get("scope", [])]
+    for e in record.get("proofs", []):
+        new = current_id(e["scenario"])
+        if new != e["scenario"]:
+            renamed[e["scenario"]] = new
+            e.setdefault("folder", safe_name(e["scenario"]))
+            e["renamed_from"] = e["scenario"]
+            e["scenario"], e["requirement"] = new, current_id(e.get("requirement", new))
+    record["remaining"] = [current_id(sid) for sid in record.get("remaining", [])]
+    for old, new in renamed.items():
+        say(f"notice: {run_dir.name}: proof {old} is now {new} (the REM's id); its folder "
+            f"{safe_name(old)}/ is kept")
 
 
 def resume_run(run_ref: str | Path, *, outputs: Path | None = None, options: Options | None = None,

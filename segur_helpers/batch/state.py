@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..ids import safe_name
 from ..params import Campaign, Secrets
 from .progress import Progress
 
@@ -40,3 +41,9 @@ class _Run:
     rerun: bool = False
     completed: dict[str, dict] = field(default_factory=dict)   # scenario → run.json entry
     in_flight: set[str] = field(default_factory=set)
+
+    def proof_dir(self, scenario_id: str) -> Path:
+        """A proof's folder: ``<run>/<scenario>``, or the folder an earlier session of the run gave it
+        under a former id (``DMP_CS.01.01`` for ``DMP/CONF.16.01``: ids.OLD_IDS)."""
+        folder = (self.completed.get(scenario_id) or {}).get("folder")
+        return self.run_dir / (folder or safe_name(scenario_id))

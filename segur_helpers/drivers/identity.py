@@ -24,7 +24,7 @@ from ..errors import UserError
 from .base import Capability, View
 
 SENSITIVE_PARAMS = {"code", "id_token", "access_token", "refresh_token", "client_secret", "code_verifier",
-                    "password", "session_state"}
+                    "password", "session_state", "id_token_hint", "logout_token", "subject_token"}
 MASK = "[masqué]"
 
 

@@ -48,7 +48,7 @@ What each action receives (its inputs, usable as ``{name}``) and what its ``resu
 
 ``highlight`` is the selector of the element a reviewer looks at (outlined on the screenshot); ``observed``
 defaults to its text. A true/false result is ``{value: TEMPLATE, matches: REGEX}`` (or ``true``/``false``).
-The mailbox is the params' ``mailbox:`` section, as for every driver. Capabilities not listed need a
+The mailbox and the SMS store are the params' ``mailbox:`` and ``sms:`` sections, as for every driver. Capabilities not listed need a
 Python driver (patients and documents return readings of whole screens — counts per document type,
 lists of identifiers — that a map of selectors does not express well).
 """
@@ -66,6 +66,7 @@ from .account_review import AccountReview, CountView, Extract, RequestView
 from .base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification, VerificationView, View
 from .contact import ContactChanges, ContactView
 from .mailboxes import mailbox_from_params
+from .sms import sms_from_params
 from .yaml_language import MapStepError, NeedsValue, Runner, first_selector, validate_steps
 
 PREFIX = "yaml:"
@@ -489,6 +490,7 @@ class YamlDriver(Driver):
             if section in self.map:
                 setattr(self, section, cls(self))
         self.mailbox = mailbox_from_params(self)
+        self.sms = sms_from_params(self)          # the campaign's sms: section, as for every driver
         self._pages: dict[str, Any] = {}
         self._contexts: list = []
 

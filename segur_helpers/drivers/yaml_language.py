@@ -23,7 +23,8 @@ of a failure). ``docs/drivers.md`` teaches it with a complete example.
 | ``set: {NAME: TEMPLATE or {switch: TEMPLATE, cases: {VALUE: TEMPLATE}}}`` | name a value |
 
 Selectors and values are templates: ``{name}`` (the action's inputs and the values kept by earlier steps;
-``{name.key}`` inside one), ``{url}`` (the page's current address), ``{params:a.b}`` (a value of the params
+``{name.key}`` inside one; ``{name|default}`` gives ``default``, possibly empty, when there is no such
+value), ``{url}`` (the page's current address), ``{params:a.b}`` (a value of the params
 file), ``{secret:a.b}`` (a secret reference of the params file, resolved in the kernel and masked).
 
 Every failure raises :class:`MapStepError` naming the map file, the action, the step's index (``5.2``
@@ -43,7 +44,7 @@ STEP_KINDS = ("goto", "click", "fill", "select", "check", "uncheck", "press", "w
 COMMON_KEYS = {"timeout_s", "optional"}
 # steps that change nothing on the target: `segur driver check` runs an action's leading ones
 SAFE_STEPS = {"goto", "wait", "read", "row", "extract", "set"}
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.:-]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.:-]*)(?:\|([^{}]*))?\}")
 WAIT_STATES = ("visible", "hidden", "attached", "detached")
 
 
@@ -239,15 +240,20 @@ class Runner:
     # values -------------------------------------------------------------------------------------------
     def render(self, template: Any) -> str:
         def sub(m: re.Match) -> str:
-            name = m.group(1)
+            name, default = m.group(1), m.group(2)
             if name.startswith("params:"):
                 return str(self.param(name[7:]))
             if name.startswith("secret:"):
                 return str(self.secret(name[7:]))
             if name == "url" and "url" not in self.values:
                 return self.page.url if self.page is not None else ""
-            value = lookup(self.values, name)
+            try:
+                value = lookup(self.values, name)
+            except NeedsValue:
+                value = None
             if value is None:
+                if default is not None:          # {mobile|}: '' when the input has no mobile
+                    return default
                 raise NeedsValue(name)
             return str(value)
         return PLACEHOLDER.sub(sub, str(template))
