@@ -103,10 +103,9 @@ NEUTRAL = [
     (re.compile(r"ldaps://127\.0\.0\.1:\d+"), "ldaps://annuaire.hopital.example:636"),
     (re.compile(r"dc=hopital-demo,dc=test"), "dc=hopital,dc=example"),
     (re.compile(r"DEMO-SEGUR-NIL-\d+"), "TODO n° d'enregistrement Ségur"),
-    (re.compile(r"^env:DEMO_OIDC_ADMIN_PASSWORD$"), "env:IDP_TEST_SWITCH_PASSWORD"),
-    (re.compile(r"^env:DEMO_OIDC_USER_PASSWORD$"), "env:IDP_TEST_USER_PASSWORD"),
-    (re.compile(r"^env:DEMO_LDAP_ADMIN_PASSWORD$"), "env:DIRECTORY_PASSWORD"),
-    (re.compile(r"^smartindemo$"), "TODO identifiant d'un professionnel de test"),
+    (re.compile(r"^env:DEMO_"), "env:"),                      # the demo's secret names
+    (re.compile(r"^\w*demo$"), "TODO identifiant d'un professionnel de test"),   # its test users' logins
+    (re.compile(r"^[A-Z]+DEMO$"), "TODO nom d'un compte existant du produit"),  # its seeded accounts
     (re.compile(r"de démonstration"), "de test"),
 ]
 # accounts the scenarios create (a fresh RPPS per proof); other professionals must exist in the product
@@ -135,7 +134,7 @@ def _neutral(rid: str, data):
                     out[k] = PROFESSION_TODO
                 elif k == "rpps" and path and path[0] in CREATED.get(rid, ()):
                     out[k] = "{rpps}" if path[0] == "professional" else "{rpps:" + path[0].split("_")[0] + "}"
-                elif k == "kind" and path[-1:] == ("identity_provider",):
+                elif k == "kind" and isinstance(v, str) and v.startswith("demo"):   # a demo test switch
                     out[k] = "TODO vendor_module:ClasseDuCommutateurDeTest"
                 elif k == "username" and path[-1:] == ("test_switch",):
                     out[k] = "TODO"

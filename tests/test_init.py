@@ -13,8 +13,9 @@ import yaml
 
 from conftest import ADMIN_PASSWORD, run_segur
 
-SECRETS = {"DPI_ADMIN_PASSWORD": ADMIN_PASSWORD, "IDP_TEST_SWITCH_PASSWORD": "idp-switch-secret",
-           "IDP_TEST_USER_PASSWORD": "idp-user-secret", "DIRECTORY_PASSWORD": "directory-secret"}
+SECRETS = {"DPI_ADMIN_PASSWORD": ADMIN_PASSWORD} | {
+    name: f"{name.lower()}-secret" for name in ("OIDC_ADMIN_PASSWORD", "OIDC_USER_PASSWORD", "LDAP_ADMIN_PASSWORD",
+                                                "PSC_ADMIN_PASSWORD", "PSC_USER_PASSWORD")}
 
 FILLED = '''
 """A vendor who wrote the accounts capability (here: the demo's) on the skeleton's driver."""
@@ -105,7 +106,7 @@ def test_init_writes_neutral_params_and_a_skeleton_of_every_needed_capability(tm
     assert missing and all("TODO (segur init skeleton) in HopitalLogicielsSa" in l and
                            " from segur_helpers.drivers." in l for l in missing), missing
     ok = {l.split()[1] for l in lines if l.strip().startswith("ok")}
-    assert ok <= {"mailbox.wait_for", "mailbox.messages", "documents.wait_dmp_state"}, ok
+    assert ok <= {"mailbox.wait_for", "mailbox.messages", "sms.wait_for", "sms.messages", "documents.wait_dmp_state"}, ok
 
 
 def test_skeleton_driver_runs_once_a_capability_is_written(tmp_path, demo_stack):
