@@ -12,7 +12,7 @@ or through a helper it calls, in the same module or imported from a sibling scen
 
 - ``proof.driver.<capability>.<method>(…)``;
 - ``capability(proof, "<capability>").<method>(…)`` (the scenarios' helper) or
-  ``getattr(proof.driver, "<capability>").<method>(…)``;
+  ``getattr(proof.driver, "<capability>"[, default]).<method>(…)``;
 - a local name bound to a capability (``docs = proof.driver.documents``,
   ``review = capability(proof, "account_review")``) and then ``docs.<method>(…)``.
 
@@ -110,10 +110,10 @@ def _capability_expr(node: ast.AST) -> str | None:
         node = node.value
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "driver":
         return node.attr
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 2:
-        if node.func.id in CAPABILITY_HELPERS:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) in (2, 3):
+        if node.func.id in CAPABILITY_HELPERS and len(node.args) == 2:
             return _const_str(node.args[1])
-        if (node.func.id == "getattr" and isinstance(node.args[0], ast.Attribute)
+        if (node.func.id == "getattr" and isinstance(node.args[0], ast.Attribute)   # getattr(proof.driver, "x"[, None])
                 and node.args[0].attr == "driver"):
             return _const_str(node.args[1])
     return None
