@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds between a document's validation and its background send to the DMP")
     ap.add_argument("--code-ttl", type=int, default=900, help="lifetime of verification links, seconds")
     ap.add_argument("--dmp-url", default="", help="base URL of the DMP (simulator: python -m demo_dpi.dmp_sim)")
+    ap.add_argument("--ui", choices=("classic", "spa"), default="classic",
+                    help="the UI served: classic (server-rendered pages) or spa (a single-page application under "
+                         "/portail/ over a JSON API under /api/, see demo_dpi.spa); same features and defects")
     ap.add_argument("--sms-url", default="", help="base URL of the SMS gateway (stand-in: python -m demo_dpi.smsgateway)")
     ap.add_argument("--defect", action="append", default=[], metavar="REQ",
                     help="switch a requirement's behaviour off: " + "; ".join(
@@ -51,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                         public_url=args.public_url or f"http://{args.host}:{args.port}",
                         smtp_host=args.smtp_host, smtp_port=args.smtp_port, code_ttl_s=args.code_ttl,
                         defects=set(args.defect), dmp_url=args.dmp_url, mss_nil=args.mss_nil,
-                        dmp_send_delay_s=args.dmp_send_delay, sms_url=args.sms_url)
+                        dmp_send_delay_s=args.dmp_send_delay, sms_url=args.sms_url, ui=args.ui)
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    print(f"demo_dpi on http://{args.host}:{args.port} (defects: {', '.join(args.defect) or 'none'})", flush=True)
+    print(f"demo_dpi ({args.ui} UI) on http://{args.host}:{args.port} (defects: {', '.join(args.defect) or 'none'})", flush=True)
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False, debug=False)
     return 0
 

@@ -74,6 +74,8 @@ FEATURES: list[str] = [
     "feature_oidc_login",       # SSI/IAM.80 (OpenID Connect provider, see demo_dpi.oidc_provider)
     "feature_psc_login",        # PSC.01, 02, 08, DMP/PSC.01 (Pro Santé Connect, see demo_dpi.psc_provider)
 ]
+# The other UI of the same features (python -m demo_dpi --ui spa): a single-page application over a JSON API
+SPA_FEATURE = "spa"
 
 
 @dataclass
@@ -93,6 +95,16 @@ class Settings:
     dmp_send_delay_s: float = 2.0  # validated documents leave for the DMP after this delay (user may cancel)
     sms_url: str = ""         # the SMS gateway (stand-in: demo_dpi.smsgateway); '' = the DPI sends no SMS
     sms_from: str = "DemoDPI"  # the alphanumeric sender of the DPI's SMS
+    ui: str = "classic"       # classic (server-rendered pages) or spa (demo_dpi.spa: /portail/ over /api/)
+
+    # where the links mailed to professionals lead, per UI: (path, name of the token's parameter)
+    LINKS = {"classic": {"account": ("/verify", "token"), "contact": ("/contact/verify", "token")},
+             "spa": {"account": ("/portail/activation", "cle"), "contact": ("/portail/nouvelle-adresse", "cle")}}
+
+    def link(self, kind: str, token: str) -> str:
+        """The verification link mailed for ``kind`` (account or contact), in this UI's URLs."""
+        path, param = self.LINKS[self.ui][kind]
+        return f"{self.public_url.rstrip('/')}{path}?{param}={token}"
 
 
 ADMIN_AREA = "Administration des comptes"
@@ -193,6 +205,87 @@ VERIFY = """<h1>Vérification de l'adresse de messagerie</h1>
 <div class="flash {{ kind }}" data-testid="verify-result"><span class="badge {{ badge }}">{{ outcome }}</span> {{ detail }}</div>"""
 
 
+def send_verification(conn, settings: Settings, send_mail, account_id: int, prenom: str, nom: str, email: str):
+    """Mail the single-use link and code that verify a new account's address (SSI/IE.31)."""
+    token = secrets.token_urlsafe(24)
+    code = f"{secrets.randbelow(10**8):08d}"
+    conn.execute(
+        "INSERT INTO email_verifications(account_id, email, token, code, expires_at) VALUES (?,?,?,?,?)",
+        (account_id, email, token, code, time.time() + settings.code_ttl_s))
+    link = settings.link("account", token)
+    minutes = max(1, settings.code_ttl_s // 60)
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = email
+    msg["Subject"] = "Vérification de votre adresse de messagerie — Demo DPI"
+    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
+    msg.set_content(
+        f"Bonjour {prenom} {nom},\n\n"
+        "Un compte vient d'être déclaré à votre nom dans Demo DPI avec cette adresse de messagerie.\n"
+        "Pour confirmer que cette adresse est bien la vôtre, ouvrez le lien ci-dessous :\n\n"
+        f"{link}\n\n"
+        f"Code de vérification : {code}\n\n"
+        f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n"
+        "— Demo DPI\n")
+    send_mail(msg)
+
+
+def account_errors(f: dict, professions: list[str]) -> list[str]:
+    """What is wrong with a new account's fields (French, as the screens say it)."""
+    errors = []
+    if not f["nom"] or not f["prenom"]:
+        errors.append("Le nom et le prénom sont obligatoires.")
+    if f["profession"] not in professions:
+        errors.append("Profession inconnue.")
+    if not RPPS_RE.match(f["rpps"]):
+        errors.append("Le n° RPPS doit comporter 11 chiffres.")
+    if not EMAIL_RE.match(f["email"]):
+        errors.append("Adresse de messagerie invalide.")
+    if normalise_mobile(f.get("mobile", "")) is None:
+        errors.append("N° de mobile invalide : 10 chiffres commençant par 06 ou 07, ou +indicatif international.")
+    return errors
+
+
+def create_account(conn, settings: Settings, send_mail, f: dict, log=None) -> tuple[int, str, str]:
+    """Insert a checked account and start its address's verification (defect SSI/IE.31: active at once,
+    no mail). Returns (id, kind, message) where kind is info or error (the mail could not be sent)."""
+    defective = "SSI/IE.31" in settings.defects
+    cur = conn.execute(
+        "INSERT INTO accounts(nom, prenom, profession, rpps, email, mobile, email_verified, verified_at) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        (f["nom"], f["prenom"], f["profession"], f["rpps"], f["email"], normalise_mobile(f.get("mobile", "")) or None,
+         1 if defective else 0,
+         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if defective else None))
+    account_id = cur.lastrowid
+    if defective:
+        return account_id, "info", "Compte créé et actif."
+    try:
+        send_verification(conn, settings, send_mail, account_id, f["prenom"], f["nom"], f["email"])
+    except OSError as exc:
+        if log is not None:
+            log.error("verification mail not sent: %s", exc)
+        return account_id, "error", "Compte créé, mais le message de vérification n'a pas pu être envoyé."
+    return account_id, "info", f"Compte créé. Un message de vérification a été envoyé à {f['email']}."
+
+
+def use_account_token(conn, token: str) -> tuple[int, str, str]:
+    """A professional uses a verification link: (HTTP status, outcome, detail); single use, expires."""
+    row = conn.execute("SELECT * FROM email_verifications WHERE token=?", (token,)).fetchone()
+    if row is None:
+        return 404, "Lien invalide", "Ce lien de vérification n'est pas reconnu."
+    if row["used_at"] is not None:
+        return 410, "Lien déjà utilisé", "Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois."
+    if time.time() > row["expires_at"]:
+        return 410, "Lien expiré", "Ce lien a expiré : demandez un nouveau message de vérification."
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn.execute("UPDATE email_verifications SET used_at=? WHERE id=?", (time.time(), row["id"]))
+    conn.execute("UPDATE accounts SET email_verified=1, verified_at=? WHERE id=? AND email=?",
+                 (now, row["account_id"], row["email"]))
+    return 200, "Adresse vérifiée", f"L'adresse {row['email']} est confirmée. Vous pouvez fermer cette page."
+
+
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
@@ -253,31 +346,6 @@ def create_app(settings: Settings) -> Flask:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
             smtp.send_message(msg)
 
-    def send_verification(account_id: int, prenom: str, nom: str, email: str):
-        token = secrets.token_urlsafe(24)
-        code = f"{secrets.randbelow(10**8):08d}"
-        conn().execute(
-            "INSERT INTO email_verifications(account_id, email, token, code, expires_at) VALUES (?,?,?,?,?)",
-            (account_id, email, token, code, time.time() + settings.code_ttl_s))
-        link = f"{settings.public_url.rstrip('/')}/verify?token={token}"
-        minutes = max(1, settings.code_ttl_s // 60)
-        msg = EmailMessage()
-        msg["From"] = settings.mail_from
-        msg["To"] = email
-        msg["Subject"] = "Vérification de votre adresse de messagerie — Demo DPI"
-        msg["Date"] = format_datetime(datetime.now(timezone.utc))
-        msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
-        msg.set_content(
-            f"Bonjour {prenom} {nom},\n\n"
-            "Un compte vient d'être déclaré à votre nom dans Demo DPI avec cette adresse de messagerie.\n"
-            "Pour confirmer que cette adresse est bien la vôtre, ouvrez le lien ci-dessous :\n\n"
-            f"{link}\n\n"
-            f"Code de vérification : {code}\n\n"
-            f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
-            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n"
-            "— Demo DPI\n")
-        send_mail(msg)
-
     @app.get("/healthz")
     def healthz():
         return {"status": "ok", "defects": sorted(settings.defects)}
@@ -304,7 +372,7 @@ def create_app(settings: Settings) -> Flask:
 
     @app.get("/")
     def index():
-        return redirect(url_for("accounts"))
+        return redirect("/portail/" if settings.ui == "spa" else url_for("accounts"))
 
     @app.get("/accounts")
     @admin_required
@@ -319,39 +387,13 @@ def create_app(settings: Settings) -> Flask:
         if request.method == "GET":
             f["profession"] = PROFESSIONS[0]
             return page("Nouveau compte", NEW_ACCOUNT, f=f, professions=PROFESSIONS)
-        errors = []
-        if not f["nom"] or not f["prenom"]:
-            errors.append("Le nom et le prénom sont obligatoires.")
-        if f["profession"] not in PROFESSIONS:
-            errors.append("Profession inconnue.")
-        if not RPPS_RE.match(f["rpps"]):
-            errors.append("Le n° RPPS doit comporter 11 chiffres.")
-        if not EMAIL_RE.match(f["email"]):
-            errors.append("Adresse de messagerie invalide.")
-        mobile = normalise_mobile(f["mobile"])
-        if mobile is None:
-            errors.append("N° de mobile invalide : 10 chiffres commençant par 06 ou 07, ou +indicatif international.")
+        errors = account_errors(f, PROFESSIONS)
         if errors:
             for e in errors:
                 flash("error", e)
             return page("Nouveau compte", NEW_ACCOUNT, 400, f=f, professions=PROFESSIONS)
-        defective = "SSI/IE.31" in settings.defects
-        cur = conn().execute(
-            "INSERT INTO accounts(nom, prenom, profession, rpps, email, mobile, email_verified, verified_at) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (f["nom"], f["prenom"], f["profession"], f["rpps"], f["email"], mobile or None, 1 if defective else 0,
-             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if defective else None))
-        account_id = cur.lastrowid
-        if defective:
-            flash("info", "Compte créé et actif.")
-        else:
-            try:
-                send_verification(account_id, f["prenom"], f["nom"], f["email"])
-            except OSError as exc:
-                app.logger.error("verification mail not sent: %s", exc)
-                flash("error", "Compte créé, mais le message de vérification n'a pas pu être envoyé.")
-            else:
-                flash("info", f"Compte créé. Un message de vérification a été envoyé à {f['email']}.")
+        account_id, kind, message = create_account(conn(), settings, send_mail, f, app.logger)
+        flash(kind, message)
         return redirect(url_for("account", account_id=account_id))
 
     @app.get("/accounts/<int:account_id>")
@@ -364,30 +406,16 @@ def create_app(settings: Settings) -> Flask:
 
     @app.get("/verify")
     def verify():
-        token = request.args.get("token", "")
-        c = conn()
-        row = c.execute("SELECT * FROM email_verifications WHERE token=?", (token,)).fetchone()
-        if row is None:
-            return page("Vérification", VERIFY, 404, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien invalide",
-                        detail="Ce lien de vérification n'est pas reconnu.")
-        if row["used_at"] is not None:
-            return page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien déjà utilisé",
-                        detail="Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois.")
-        if time.time() > row["expires_at"]:
-            return page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien expiré",
-                        detail="Ce lien a expiré : demandez un nouveau message de vérification.")
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        c.execute("UPDATE email_verifications SET used_at=? WHERE id=?", (time.time(), row["id"]))
-        c.execute("UPDATE accounts SET email_verified=1, verified_at=? WHERE id=? AND email=?",
-                  (now, row["account_id"], row["email"]))
-        return page("Vérification", VERIFY, area=VERIFY_AREA, kind="info", badge="ok", outcome="Adresse vérifiée",
-                    detail=f"L'adresse {row['email']} est confirmée. Vous pouvez fermer cette page.")
+        status, outcome, detail = use_account_token(conn(), request.args.get("token", ""))
+        ok = status == 200
+        return page("Vérification", VERIFY, status, area=VERIFY_AREA, kind="info" if ok else "error", badge="ok" if ok else "err",
+                    outcome=outcome, detail=detail)
 
     import importlib
 
     ctx = FeatureContext(settings=settings, conn=conn, page=page, flash=flash, admin_required=admin_required,
                          send_mail=send_mail, nav=nav, care_required=care_required, current_pro=current_pro)
-    for name in FEATURES:
+    for name in FEATURES + ([SPA_FEATURE] if settings.ui == "spa" else []):
         module = importlib.import_module(f"{__package__}.{name}")
         module.register(app, replace(ctx, page=partial(page, area=getattr(module, "AREA", ADMIN_AREA))))
     return app

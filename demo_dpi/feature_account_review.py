@@ -105,6 +105,42 @@ def extract_csv(conn, *, with_permissions: bool = True) -> str:
     return out.getvalue()
 
 
+def export_has_permissions(settings) -> bool:
+    """Whether the hospital's own export carries the permissions (defect SSI/IAM.87: it leaves them out)."""
+    return "SSI/IAM.87" not in settings.defects
+
+
+def file_request(conn, settings, send_mail, f: dict, attachment: tuple[str, str] | None = None,
+                 log=None) -> str:
+    """Record a request for an extract to the third party and, unless defect SSI/IAM.94, have it mail the
+    extract to the requester (``attachment``: (extension, text) of the file; default this feature's CSV).
+    Returns the request's reference."""
+    reference = f"EXT-{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(3).upper()}"
+    cur = conn.execute("INSERT INTO extract_requests(reference, requester, requester_email, reason, requested_at) "
+                       "VALUES (?,?,?,?,?)", (reference, f["requester"], f["requester_email"], f["reason"], _now()))
+    if "SSI/IAM.94" in settings.defects:
+        return reference
+    ext, text = attachment or ("csv", extract_csv(conn))
+    msg = EmailMessage()
+    msg["From"] = "Infogérance Demo DPI <infogerance@demo-dpi.test>"
+    msg["To"] = f["requester_email"]
+    msg["Subject"] = f"Extraction des comptes et habilitations — demande {reference}"
+    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
+    msg.set_content(f"Bonjour {f['requester']},\n\nVous trouverez ci-joint l'extraction de la base de comptes "
+                    f"du DPI (identités et habilitations) demandée sous la référence {reference}\n"
+                    f"(motif : {f['reason']}).\n\n— L'infogéreur de Demo DPI\n")
+    msg.add_attachment(text, subtype=ext, filename=f"{reference}.{ext}")
+    try:
+        send_mail(msg)
+    except OSError as exc:
+        if log is not None:
+            log.error("extract not sent: %s", exc)
+    else:
+        conn.execute("UPDATE extract_requests SET sent_at=? WHERE id=?", (_now(), cur.lastrowid))
+    return reference
+
+
 def register(app, ctx) -> None:
     from . import db
 
@@ -129,7 +165,7 @@ def register(app, ctx) -> None:
     @app.get("/admin/account-review/export.csv", endpoint="account_export")
     @ctx.admin_required
     def account_export():
-        text = extract_csv(ctx.conn(), with_permissions="SSI/IAM.87" not in s.defects)
+        text = extract_csv(ctx.conn(), with_permissions=export_has_permissions(s))
         return Response(text.encode("utf-8"), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{_filename()}"'})
 
@@ -140,27 +176,7 @@ def register(app, ctx) -> None:
         if not f["requester"] or not f["reason"] or not EMAIL_RE.match(f["requester_email"]):
             ctx.flash("error", "Demandeur, adresse de réception et motif sont obligatoires.")
             return redirect(url_for("account_review"))
-        c = ctx.conn()
-        reference = f"EXT-{datetime.now(timezone.utc):%Y%m%d}-{secrets.token_hex(3).upper()}"
-        cur = c.execute("INSERT INTO extract_requests(reference, requester, requester_email, reason, requested_at) "
-                        "VALUES (?,?,?,?,?)", (reference, f["requester"], f["requester_email"], f["reason"], _now()))
-        if "SSI/IAM.94" not in s.defects:
-            msg = EmailMessage()
-            msg["From"] = "Infogérance Demo DPI <infogerance@demo-dpi.test>"
-            msg["To"] = f["requester_email"]
-            msg["Subject"] = f"Extraction des comptes et habilitations — demande {reference}"
-            msg["Date"] = format_datetime(datetime.now(timezone.utc))
-            msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
-            msg.set_content(f"Bonjour {f['requester']},\n\nVous trouverez ci-joint l'extraction de la base de comptes "
-                            f"du DPI (identités et habilitations) demandée sous la référence {reference}\n"
-                            f"(motif : {f['reason']}).\n\n— L'infogéreur de Demo DPI\n")
-            msg.add_attachment(extract_csv(c), subtype="csv", filename=f"{reference}.csv")
-            try:
-                ctx.send_mail(msg)
-            except OSError as exc:
-                app.logger.error("extract not sent: %s", exc)
-            else:
-                c.execute("UPDATE extract_requests SET sent_at=? WHERE id=?", (_now(), cur.lastrowid))
+        reference = file_request(ctx.conn(), s, ctx.send_mail, f, log=app.logger)
         ctx.flash("info", f"Demande d'extraction enregistrée sous la référence {reference}.")
         return redirect(url_for("account_review"))
 

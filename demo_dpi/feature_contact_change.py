@@ -72,12 +72,37 @@ def _mask(addr: str) -> str:
     return f"{local[:2]}…@{domain}"
 
 
-def register(app, ctx) -> None:
-    from . import db
+def send_sms(s, to: str, text: str) -> None:
+    """Send an SMS through the gateway's JSON API (POST /v1/messages); OSError when it is not sent."""
+    if not s.sms_url:
+        raise OSError("no SMS gateway configured (--sms-url)")
+    body = json.dumps({"from": s.sms_from, "to": to, "text": text}).encode("utf-8")
+    req = urllib.request.Request(s.sms_url.rstrip("/") + "/v1/messages", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+    except urllib.error.HTTPError as exc:
+        raise OSError(f"SMS gateway answered {exc.code}: {exc.read()[:200]!r}") from None
 
-    with db.connect(ctx.settings.db_path) as c:
-        c.executescript(SCHEMA)
-    s = ctx.settings
+
+def pending_change(conn, account_id: int):
+    """The account's change of address awaiting verification (None if none)."""
+    return conn.execute("SELECT * FROM contact_changes WHERE account_id=? AND used_at IS NULL AND expires_at>? "
+                        "ORDER BY id DESC LIMIT 1", (account_id, time.time())).fetchone()
+
+
+def request_change(conn, s, send_mail, a, new: str, log=None) -> tuple[int, list[tuple[str, str]]]:
+    """The administrator asks for ``new`` to become account ``a``'s address: (HTTP status, [(kind, message)]).
+    The new address waits for its verification; the old address is notified, and the mobile by SMS
+    (defects: SSI/IE.32 replaces it at once and tells nobody; SSI/IE.32-sms sends no SMS)."""
+    if not EMAIL_RE.match(new) or new.lower() == a["email"].lower():
+        return 400, [("error", "Nouvelle adresse invalide ou identique à l'adresse active.")]
+    account_id = a["id"]
+    if DEFECT in s.defects:
+        conn.execute("UPDATE accounts SET email=?, email_verified=1, verified_at=? WHERE id=?",
+                     (new, _now(), account_id))
+        return 200, [("info", f"Adresse de messagerie modifiée : {new}.")]
 
     def _mail(to: str, subject: str, body: str) -> None:
         msg = EmailMessage()
@@ -87,25 +112,76 @@ def register(app, ctx) -> None:
         msg["Date"] = format_datetime(datetime.now(timezone.utc))
         msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
         msg.set_content(body)
-        ctx.send_mail(msg)
+        send_mail(msg)
 
-    def _sms(to: str, text: str) -> None:
-        """Send an SMS through the gateway's JSON API (POST /v1/messages); OSError when it is not sent."""
-        if not s.sms_url:
-            raise OSError("no SMS gateway configured (--sms-url)")
-        body = json.dumps({"from": s.sms_from, "to": to, "text": text}).encode("utf-8")
-        req = urllib.request.Request(s.sms_url.rstrip("/") + "/v1/messages", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    said = []
+    token, code = secrets.token_urlsafe(24), f"{secrets.randbelow(10**8):08d}"
+    conn.execute("UPDATE contact_changes SET expires_at=0 WHERE account_id=? AND used_at IS NULL", (account_id,))
+    conn.execute("INSERT INTO contact_changes(account_id, old_email, new_email, token, code, requested_at, "
+                 "expires_at) VALUES (?,?,?,?,?,?,?)",
+                 (account_id, a["email"], new, token, code, _now(), time.time() + s.code_ttl_s))
+    link = s.link("contact", token)
+    minutes = max(1, s.code_ttl_s // 60)
+    try:
+        _mail(new, "Vérification de votre nouvelle adresse de messagerie — Demo DPI",
+              f"Bonjour {a['prenom']} {a['nom']},\n\n"
+              "Une modification de l'adresse de messagerie de votre compte Demo DPI a été demandée :\n"
+              "cette adresse deviendra la vôtre dès que vous l'aurez confirmée avec le lien ci-dessous.\n\n"
+              f"{link}\n\nCode de vérification : {code}\n\n"
+              f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
+              "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n— Demo DPI\n")
+        _mail(a["email"], "Notification de modification de votre adresse de messagerie — Demo DPI",
+              f"Bonjour {a['prenom']} {a['nom']},\n\n"
+              "Une demande de modification de l'adresse de messagerie de votre compte Demo DPI vient\n"
+              f"d'être enregistrée : la nouvelle adresse indiquée est {_mask(new)}.\n"
+              f"Votre adresse actuelle ({a['email']}) reste active tant que la nouvelle n'a pas été vérifiée.\n\n"
+              "Si vous n'êtes pas à l'origine de cette demande, prévenez sans attendre l'administrateur\n"
+              "du système : la modification peut encore être bloquée.\n\n— Demo DPI\n")
+    except OSError as exc:
+        if log is not None:
+            log.error("contact change mails not sent: %s", exc)
+        said.append(("error", "Demande enregistrée, mais les messages n'ont pas pu être envoyés."))
+    else:
+        said.append(("info", f"Demande enregistrée : un lien de vérification a été envoyé à {new} et la "
+                             f"modification a été notifiée à {a['email']}."))
+    if a["mobile"] and DEFECT_SMS not in s.defects:
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                resp.read()
-        except urllib.error.HTTPError as exc:
-            raise OSError(f"SMS gateway answered {exc.code}: {exc.read()[:200]!r}") from None
+            send_sms(s, a["mobile"], "Demo DPI : une modification de l'adresse de messagerie de votre compte a "
+                                     f"été demandée (nouvelle adresse {_mask(new)}). Si ce n'est pas vous, "
+                                     "prévenez l'administrateur.")
+        except OSError as exc:
+            if log is not None:
+                log.error("contact change SMS not sent: %s", exc)
+            said.append(("error", "La notification par SMS au n° de mobile du compte n'a pas pu être envoyée."))
+        else:
+            said.append(("info", f"La modification a aussi été notifiée par SMS au {a['mobile']}."))
+    return 200, said
+
+
+def use_contact_token(conn, token: str) -> tuple[int, str, str]:
+    """The professional uses the link sent to the new address: (HTTP status, outcome, detail)."""
+    row = conn.execute("SELECT * FROM contact_changes WHERE token=?", (token,)).fetchone()
+    if row is None:
+        return 404, "Lien invalide", "Ce lien de vérification n'est pas reconnu."
+    if row["used_at"] is not None:
+        return 410, "Lien déjà utilisé", "Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois."
+    if time.time() > row["expires_at"]:
+        return 410, "Lien expiré", "Ce lien a expiré ou a été remplacé par une demande plus récente."
+    conn.execute("UPDATE contact_changes SET used_at=? WHERE id=?", (time.time(), row["id"]))
+    conn.execute("UPDATE accounts SET email=?, email_verified=1, verified_at=? WHERE id=?",
+                 (row["new_email"], _now(), row["account_id"]))
+    return 200, "Adresse vérifiée", (f"L'adresse {row['new_email']} est confirmée et remplace désormais "
+                                     "l'ancienne adresse du compte.")
+
+
+def register(app, ctx) -> None:
+    from . import db
+
+    with db.connect(ctx.settings.db_path) as c:
+        c.executescript(SCHEMA)
 
     def _pending(account_id: int):
-        return ctx.conn().execute(
-            "SELECT * FROM contact_changes WHERE account_id=? AND used_at IS NULL AND expires_at>? "
-            "ORDER BY id DESC LIMIT 1", (account_id, time.time())).fetchone()
+        return pending_change(ctx.conn(), account_id)
 
     @app.route("/accounts/<int:account_id>/contact", methods=["GET", "POST"], endpoint="contact_change")
     @ctx.admin_required
@@ -116,71 +192,17 @@ def register(app, ctx) -> None:
             abort(404)
         if request.method == "GET":
             return ctx.page("Coordonnées", CONTACT, a=a, pending=_pending(account_id))
-        new = request.form.get("new_email", "").strip()
-        if not EMAIL_RE.match(new) or new.lower() == a["email"].lower():
-            ctx.flash("error", "Nouvelle adresse invalide ou identique à l'adresse active.")
-            return ctx.page("Coordonnées", CONTACT, 400, a=a, pending=_pending(account_id))
-        if DEFECT in s.defects:
-            c.execute("UPDATE accounts SET email=?, email_verified=1, verified_at=? WHERE id=?",
-                      (new, _now(), account_id))
-            ctx.flash("info", f"Adresse de messagerie modifiée : {new}.")
-            return redirect(url_for("contact_change", account_id=account_id))
-        token, code = secrets.token_urlsafe(24), f"{secrets.randbelow(10**8):08d}"
-        c.execute("UPDATE contact_changes SET expires_at=0 WHERE account_id=? AND used_at IS NULL", (account_id,))
-        c.execute("INSERT INTO contact_changes(account_id, old_email, new_email, token, code, requested_at, "
-                  "expires_at) VALUES (?,?,?,?,?,?,?)",
-                  (account_id, a["email"], new, token, code, _now(), time.time() + s.code_ttl_s))
-        link = f"{s.public_url.rstrip('/')}/contact/verify?token={token}"
-        minutes = max(1, s.code_ttl_s // 60)
-        try:
-            _mail(new, "Vérification de votre nouvelle adresse de messagerie — Demo DPI",
-                  f"Bonjour {a['prenom']} {a['nom']},\n\n"
-                  "Une modification de l'adresse de messagerie de votre compte Demo DPI a été demandée :\n"
-                  "cette adresse deviendra la vôtre dès que vous l'aurez confirmée avec le lien ci-dessous.\n\n"
-                  f"{link}\n\nCode de vérification : {code}\n\n"
-                  f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
-                  "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n— Demo DPI\n")
-            _mail(a["email"], "Notification de modification de votre adresse de messagerie — Demo DPI",
-                  f"Bonjour {a['prenom']} {a['nom']},\n\n"
-                  "Une demande de modification de l'adresse de messagerie de votre compte Demo DPI vient\n"
-                  f"d'être enregistrée : la nouvelle adresse indiquée est {_mask(new)}.\n"
-                  f"Votre adresse actuelle ({a['email']}) reste active tant que la nouvelle n'a pas été vérifiée.\n\n"
-                  "Si vous n'êtes pas à l'origine de cette demande, prévenez sans attendre l'administrateur\n"
-                  "du système : la modification peut encore être bloquée.\n\n— Demo DPI\n")
-        except OSError as exc:
-            app.logger.error("contact change mails not sent: %s", exc)
-            ctx.flash("error", "Demande enregistrée, mais les messages n'ont pas pu être envoyés.")
-        else:
-            ctx.flash("info", f"Demande enregistrée : un lien de vérification a été envoyé à {new} et la "
-                              f"modification a été notifiée à {a['email']}.")
-        if a["mobile"] and DEFECT_SMS not in s.defects:
-            try:
-                _sms(a["mobile"], "Demo DPI : une modification de l'adresse de messagerie de votre compte a été "
-                                  f"demandée (nouvelle adresse {_mask(new)}). Si ce n'est pas vous, prévenez "
-                                  "l'administrateur.")
-            except OSError as exc:
-                app.logger.error("contact change SMS not sent: %s", exc)
-                ctx.flash("error", "La notification par SMS au n° de mobile du compte n'a pas pu être envoyée.")
-            else:
-                ctx.flash("info", f"La modification a aussi été notifiée par SMS au {a['mobile']}.")
+        status, said = request_change(c, ctx.settings, ctx.send_mail, a, request.form.get("new_email", "").strip(),
+                                      app.logger)
+        for kind, message in said:
+            ctx.flash(kind, message)
+        if status != 200:
+            return ctx.page("Coordonnées", CONTACT, status, a=a, pending=_pending(account_id))
         return redirect(url_for("contact_change", account_id=account_id))
 
     @app.get("/contact/verify")
     def contact_verify():
-        c = ctx.conn()
-        row = c.execute("SELECT * FROM contact_changes WHERE token=?", (request.args.get("token", ""),)).fetchone()
-        if row is None:
-            return ctx.page("Vérification", VERIFY, 404, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien invalide",
-                            detail="Ce lien de vérification n'est pas reconnu.")
-        if row["used_at"] is not None:
-            return ctx.page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien déjà utilisé",
-                            detail="Ce lien a déjà servi : il ne peut être utilisé qu'une seule fois.")
-        if time.time() > row["expires_at"]:
-            return ctx.page("Vérification", VERIFY, 410, area=VERIFY_AREA, kind="error", badge="err", outcome="Lien expiré",
-                            detail="Ce lien a expiré ou a été remplacé par une demande plus récente.")
-        c.execute("UPDATE contact_changes SET used_at=? WHERE id=?", (time.time(), row["id"]))
-        c.execute("UPDATE accounts SET email=?, email_verified=1, verified_at=? WHERE id=?",
-                  (row["new_email"], _now(), row["account_id"]))
-        return ctx.page("Vérification", VERIFY, area=VERIFY_AREA, kind="info", badge="ok", outcome="Adresse vérifiée",
-                        detail=f"L'adresse {row['new_email']} est confirmée et remplace désormais "
-                               "l'ancienne adresse du compte.")
+        status, outcome, detail = use_contact_token(ctx.conn(), request.args.get("token", ""))
+        ok = status == 200
+        return ctx.page("Vérification", VERIFY, status, area=VERIFY_AREA, kind="info" if ok else "error", badge="ok" if ok else "err",
+                        outcome=outcome, detail=detail)

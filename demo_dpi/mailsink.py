@@ -17,7 +17,11 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, path: Path):
-        self.box = mailbox.Maildir(str(path), create=True)
+        # mailbox.Maildir(create=True) makes tmp/, new/ and cur/ only when the folder itself is absent:
+        # a folder that exists but is empty would make every delivery fail (FileNotFoundError on tmp/).
+        for sub in ("tmp", "new", "cur"):
+            (Path(path) / sub).mkdir(parents=True, exist_ok=True)
+        self.box = mailbox.Maildir(str(path), create=False)
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)

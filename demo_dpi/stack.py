@@ -49,7 +49,7 @@ class DemoStack:
                  ldap_port: int | None = None, ldap_sync_s: int = 60,
                  ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
                  oidc_port: int | None = None, population: bool = True, sms_port: int | None = None,
-                 with_psc: bool = False, psc_port: int | None = None):
+                 with_psc: bool = False, psc_port: int | None = None, ui: str = "classic"):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
@@ -65,6 +65,7 @@ class DemoStack:
         self.dmp_port = (dmp_port or free_port()) if self.with_dmp else None
         self.dmp_control_port = (dmp_control_port or free_port()) if self.with_dmp else None
         self.population = population
+        self.ui = ui                      # classic or spa (python -m demo_dpi --ui spa)
         # optional: the hospital's LDAPS directory (slapd) the DPI synchronises from (SSI/IAM.83, 85)
         self.with_ldap = with_ldap
         self.ldap_port = (ldap_port or free_port()) if with_ldap else None
@@ -231,6 +232,8 @@ class DemoStack:
                 args += ["--dmp-url", self.dmp_url]
             if self.dmp_send_delay is not None:
                 args += ["--dmp-send-delay", str(self.dmp_send_delay)]
+            if self.ui != "classic":
+                args += ["--ui", self.ui]
             for d in self.defects:
                 args += ["--defect", d]
             web = self._spawn(args, "demo_dpi.log", extra_env)
@@ -282,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oidc-port", type=int, default=8768)
     ap.add_argument("--with-psc", action="store_true", help="also start the Pro Santé Connect stand-in")
     ap.add_argument("--psc-port", type=int, default=8770)
+    ap.add_argument("--ui", choices=("classic", "spa"), default="classic",
+                    help="the demo DPI's UI: classic pages or the single-page application (demo_dpi.spa)")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -292,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                           dmp_control_port=args.dmp_control_port,
                           with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s,
                           with_oidc=args.with_oidc, oidc_port=args.oidc_port,
-                          with_psc=args.with_psc, psc_port=args.psc_port).start()
+                          with_psc=args.with_psc, psc_port=args.psc_port, ui=args.ui).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2

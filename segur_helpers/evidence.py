@@ -28,6 +28,8 @@ from .params import Secrets
 from .style import CSS
 
 PASSWORD_FIELDS = "input[type=password]"
+# the mark of evidence a driver composed rather than observed on the target (EvidenceItem.composed)
+PRODUCED_BY_DRIVER = "produit par le pilote"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class EvidenceItem:
     outlined: bool = False
     outlined_text: str = ""
     names: list[str] = field(default_factory=list)
+    composed: bool = False     # made by the driver, not observed on the target (« produit par le pilote »)
 
 
 @dataclass
@@ -219,8 +222,8 @@ class Recorder:
         step = f"{self.current_step:02d}" if self.current_step is not None else "00"
         return f"{step}-{self._seq:02d}-{slug(stem)}.{ext}"
 
-    def _write(self, name: str, data: bytes, *, kind: str, caption: str, text: bool, manual: bool = False
-               ) -> EvidenceItem:
+    def _write(self, name: str, data: bytes, *, kind: str, caption: str, text: bool, manual: bool = False,
+               composed: bool = False) -> EvidenceItem:
         if text:
             data = self.secrets.redact_bytes(data)
         path = self.dir / name
@@ -228,7 +231,8 @@ class Recorder:
             raise FileExistsError(f"evidence {path} already exists; a proof never overwrites evidence")
         path.write_bytes(data)
         item = EvidenceItem(name=name, kind=kind, sha256=sha256_bytes(data), size=len(data),
-                            caption=self.secrets.redact(caption), step=self.current_step, manual=manual)
+                            caption=self.secrets.redact(caption), step=self.current_step, manual=manual,
+                            composed=composed)
         self.items.append(item)
         return item
 
@@ -280,12 +284,24 @@ class Recorder:
             f'{hash_line(item.name, item.sha256)}</div>')
         return item
 
+    def screenshot_png(self, png: bytes, caption: str, url: str = "") -> EvidenceItem:
+        """A screenshot already taken (e.g. by a driver at the moment one of its steps failed)."""
+        item = self._write(self._name(caption, "png"), png, kind="screenshot", caption=caption, text=False)
+        b64 = base64.b64encode(png).decode()
+        self.show(f'<div class="segur-card"><h4>Capture d\'écran — {esc(item.caption)}</h4>'
+                  f'<img class="shot" src="data:image/png;base64,{b64}" alt="{esc(item.caption)}">'
+                  + (f'<div class="caption">Adresse : {esc(self.secrets.redact(url))}</div>' if url else "")
+                  + f'{hash_line(item.name, item.sha256)}</div>')
+        return item
+
     def email(self, message, caption: str, highlight: list[str] | tuple[str, ...] = (), *, manual: bool = False
               ) -> EvidenceItem:
         """Keep the raw message as ``.eml`` and show its headers and body, ``highlight`` marked.
-        ``manual``: the operator supplied it (a manual step), the toolkit did not fetch it."""
+        ``manual``: the operator supplied it (a manual step), the toolkit did not fetch it; a message the
+        driver composed itself (``message.composed``) is marked « produit par le pilote »."""
+        composed = bool(getattr(message, "composed", False))
         item = self._write(self._name(caption, "eml"), message.raw, kind="email", caption=caption, text=True,
-                           manual=manual)
+                           manual=manual, composed=composed)
         body = esc(self.secrets.redact(message.text))
         for h in sorted({h for h in highlight if h}, key=len, reverse=True):
             body = body.replace(esc(h), f"<mark>{esc(h)}</mark>")
@@ -296,7 +312,8 @@ class Recorder:
         rows = "".join(f"<tr><th style='width:18%'>{label}</th><td>{esc(header(name))}</td></tr>"
                        for label, name in (("De", "From"), ("À", "To"), ("Date", "Date"), ("Objet", "Subject"),
                                            ("Message-ID", "Message-ID")))
-        title = "Message fourni par l'opérateur" if manual else "Message reçu"
+        title = ("Message fourni par l'opérateur" if manual else
+                 f"Message {PRODUCED_BY_DRIVER} (non reçu du système)" if composed else "Message reçu")
         self.show(f'<div class="segur-card{" segur-manual" if manual else ""}"><h4>{title} — {esc(item.caption)}</h4>'
                   f'<table>{rows}</table>'
                   f'<pre>{body}</pre>{hash_line(item.name, item.sha256, "message brut .eml")}</div>')
@@ -337,8 +354,9 @@ class Recorder:
                            manual=manual)
 
     def attach(self, source: Path | bytes, caption: str, *, name: str | None = None, manual: bool = False,
-               show: bool = True) -> EvidenceItem:
-        """Attach a file (document, CSV, operator-supplied evidence) as it is."""
+               show: bool = True, composed: bool = False) -> EvidenceItem:
+        """Attach a file (document, CSV, operator-supplied evidence) as it is. ``composed``: the driver
+        made the file itself rather than obtaining the target's own (« produit par le pilote »)."""
         if isinstance(source, (str, Path)):
             src = Path(source)
             data, ext = src.read_bytes(), (src.suffix.lstrip(".") or "bin")
@@ -347,10 +365,11 @@ class Recorder:
         textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "log"}
         item = self._write(self._name(Path(name).stem if name else caption, ext), data, kind="attachment",
                            caption=caption,
-                           text=textual, manual=manual)
+                           text=textual, manual=manual, composed=composed)
         if not show:
             return item
-        self.show(f'<div class="segur-card"><h4>Pièce jointe — {esc(item.caption)}</h4>'
+        self.show(f'<div class="segur-card"><h4>Pièce jointe{f" {PRODUCED_BY_DRIVER}" if composed else ""} — '
+                  f'{esc(item.caption)}</h4>'
                   f'{hash_line(item.name, item.sha256, fr.num(item.size, 0) + " octets")}</div>')
         return item
 

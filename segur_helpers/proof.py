@@ -11,7 +11,6 @@ import asyncio
 import functools
 import json
 import os
-import secrets as _secrets
 import time
 import traceback
 import urllib.error
@@ -28,6 +27,7 @@ from .errors import ManualEvidenceMissing, PatientRefused, TargetUnreachable, Us
 from .evidence import Recorder, esc
 from .ids import safe_name
 from .params import Campaign, Secrets, load_campaign
+from .uniq import UniqueValues
 
 CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR = "CONFORME", "NON CONFORME", "NON APPLICABLE", "ERREUR"
 VERDICTS = (CONFORME, NON_CONFORME, NON_APPLICABLE, ERREUR)
@@ -47,16 +47,6 @@ class StepRecord:
     status: str = "pending"   # done | error | skipped
     error: str = ""
     duration_s: float = 0.0
-
-
-def _substitute(node: Any, uniq: str) -> Any:
-    if isinstance(node, str):
-        return node.replace("{uniq}", uniq)
-    if isinstance(node, dict):
-        return {k: _substitute(v, uniq) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_substitute(v, uniq) for v in node]
-    return node
 
 
 def check_reachable(url: str, timeout: float = 5.0) -> None:
@@ -84,8 +74,10 @@ class Proof:
         self.run_id = run_id
         self.secrets = secrets
         self.recorder = Recorder(proof_dir / "evidence", secrets)
-        self.uniq = _secrets.token_hex(4)
-        self.data: dict[str, Any] = _substitute(campaign.requirements[requirement.id]["data"], self.uniq)
+        # {uniq}, {rpps}, {digits:N} … in the data: fresh values per proof (segur_helpers.uniq)
+        self.unique_values = UniqueValues()
+        self.uniq = self.unique_values.token
+        self.data: dict[str, Any] = self.unique_values.substitute(campaign.requirements[requirement.id]["data"])
         self.steps: list[StepRecord] = []
         self.error: dict[str, Any] | None = None
         self.not_applicable: dict[str, Any] | None = None  # set by condition_not_met()
@@ -167,8 +159,15 @@ class Proof:
         message = self.secrets.redact(message)
         self.error = {"kind": kind, "message": message, "step": step,
                       "detail": self.secrets.redact("".join(traceback.format_exception_only(type(exc), exc)))[:2000]}
+        if isinstance(getattr(exc, "where", None), dict):   # a driver map's step: map, action, step, selector
+            self.error["where"] = {k: self.secrets.redact(str(v)) for k, v in exc.where.items()}
         self.recorder.show(f'<div class="segur-card segur-error"><h4>Erreur d\'exécution à l\'étape {step}</h4>'
                            f'<p>{esc(message)}</p><p>La preuve ne peut pas conclure : verdict ERREUR.</p></div>')
+        shot = getattr(exc, "screenshot", None)
+        if isinstance(shot, bytes) and shot:               # the page as it was when the driver's step failed
+            where = getattr(exc, "where", None) or {}
+            self.recorder.screenshot_png(shot, "Écran au moment de l'échec"
+                                         + (f" (étape {where['step']} de {where['action']})" if where else ""))
 
     async def run_step(self, number: int, title: str, fn: Callable[..., Awaitable[Any]], *args, **kwargs):
         record = StepRecord(number, title)

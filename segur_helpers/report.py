@@ -6,7 +6,7 @@ notebook), so what the referencing team sees while running is what the reviewer 
 from __future__ import annotations
 
 from . import fr
-from .evidence import esc
+from .evidence import PRODUCED_BY_DRIVER, esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
 KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange (requête et réponse)",
@@ -66,7 +66,8 @@ def evidence_table(items: list[dict]) -> str:
         return "<p>Aucun élément de preuve n'a été enregistré.</p>"
     rows = "".join(
         f"<tbody class='item'><tr><td rowspan='2'>{esc(i['step'] if i['step'] is not None else '—')}</td>"
-        f"<td>{esc(i['name'])}{' (fourni par l’opérateur)' if i.get('manual') else ''}</td>"
+        f"<td>{esc(i['name'])}{' (fourni par l’opérateur)' if i.get('manual') else ''}"
+        f"{f' ({PRODUCED_BY_DRIVER})' if i.get('composed') else ''}</td>"
         f"<td>{esc(KIND_FR.get(i['kind'], i['kind']))}</td><td>{esc(i['caption'])}</td></tr>"
         f"<tr><td colspan='3' class='hash'>SHA-256 <span class='sha'>{esc(i['sha256'])}</span></td></tr></tbody>"
         for i in items)
@@ -103,7 +104,8 @@ def step_card(record, recorder, manual: bool = False) -> str:
                        f'<figcaption>{esc(i.caption)}</figcaption></figure>')
     rows = "".join(f"<li><span class='{'segur-pass' if c.passed else 'segur-fail'}'>{c.result}</span> "
                    f"{esc(c.label)} <i>— observé : {esc(c.observed)}</i></li>" for c in checks)
-    hashes = "".join(f"<li>{esc(i.name)}{' (fourni par l’opérateur)' if i.manual else ''} · "
+    hashes = "".join(f"<li>{esc(i.name)}{' (fourni par l’opérateur)' if i.manual else ''}"
+                     f"{f' ({PRODUCED_BY_DRIVER})' if i.composed else ''} · "
                      f"<span class='hash'>SHA-256 {esc(i.sha256[:16])}…</span></li>" for i in items)
     summary = (f"{passed}/{len(checks)} vérification(s) réussie(s)" if checks else "aucune vérification")
     return (f'<div class="segur-card segur-step"><h4>Étape {record.number} — {esc(record.title)}</h4>'

@@ -67,12 +67,12 @@ def test_local_scheduler_addresses():
     assert not _local_scheduler("tcp://10.0.0.5:8786")
 
 
-def _planned(sid: str, expected_s=None, tags=(), disrupts=(), applicable=True):
+def _planned(sid: str, expected_s=None, tags=(), disrupts=(), applicable=True, reads_all=(), writes=()):
     from segur_helpers.batch.plan import Planned
     from segur_helpers.catalog import Requirement, Scenario
 
     scen = Scenario(id=sid, number=1, title="t", notebook="x.ipynb", proofs=(), expected_s=expected_s,
-                    disrupts=tuple(disrupts))
+                    disrupts=tuple(disrupts), reads_all=tuple(reads_all), writes=tuple(writes))
     req = Requirement(id=sid.rsplit(".", 1)[0], title="t", chapter="C", function="", conditional=False,
                       condition="", summary="s", scenarios=(scen,), tags=tuple(tags))
     return Planned(req, scen, applicable)
@@ -139,6 +139,55 @@ def test_a_proof_that_stops_a_service_never_runs_beside_its_users():
     asyncio.run(scenario())
 
 
+def test_a_whole_state_reader_never_runs_beside_a_writer_of_that_state():
+    import asyncio
+
+    from segur_helpers.batch.gate import Gate, conflicts
+
+    review = _planned("S/R.01.01", reads_all=["accounts"])       # counts every account
+    review2 = _planned("S/Q.01.01", reads_all=["accounts"])
+    creator = _planned("S/C.01.01", writes=["accounts"])          # creates accounts
+    creator2 = _planned("S/D.01.01", writes=["accounts"])
+    patients = _planned("D/P.01.01", writes=["patients"])
+    justified = _planned("S/J.01.01", writes=["accounts"], applicable=False)
+    assert conflicts(review, creator) and conflicts(creator, review)
+    assert not conflicts(review, review2) and not conflicts(creator, creator2)   # readers together, writers too
+    assert not conflicts(review, patients) and not conflicts(review, justified)
+
+    async def scenario():
+        gate = Gate([review, creator, patients, creator2, review2])
+        assert [await gate.take(), await gate.take()] == [review, patients]    # the creators wait
+        waiting = asyncio.ensure_future(gate.take())
+        await asyncio.sleep(0.05)
+        assert waiting.done() and waiting.result() is review2                  # another reader may go
+        blocked = asyncio.ensure_future(gate.take())
+        await gate.release(review)
+        await asyncio.sleep(0.05)
+        assert not blocked.done()                                              # review2 still reads
+        await gate.release(review2)
+        assert await asyncio.wait_for(blocked, 1) is creator
+        assert await gate.take() is creator2                                   # writers together
+
+    asyncio.run(scenario())
+
+
+def test_the_catalogue_declares_who_reads_and_who_writes_the_accounts():
+    from segur_helpers import catalog
+    from segur_helpers.batch.gate import conflicts
+    from segur_helpers.batch.plan import Planned
+
+    def planned(rid):
+        req = catalog.get(rid)
+        return Planned(req, req.scenarios[0], True)
+
+    for reader in ("SSI/IAM.87", "SSI/IAM.94"):
+        for writer in ("SSI/IE.31", "SSI/IE.32", "SSI/IAM.83", "SSI/IAM.85"):
+            assert conflicts(planned(reader), planned(writer)), (reader, writer)
+    assert not conflicts(planned("SSI/IAM.87"), planned("SSI/IAM.94"))
+    assert not conflicts(planned("SSI/IE.31"), planned("SSI/IE.32"))
+    assert not conflicts(planned("SSI/IAM.87"), planned("DMP/UX.15"))
+
+
 def test_catalogue_scheduling_fields_are_checked():
     from segur_helpers.catalog import _parse
 
@@ -149,7 +198,8 @@ def test_catalogue_scheduling_fields_are_checked():
     import copy
 
     import pytest
-    for bad in ({"expected_s": "long"}, {"expected_s": -1}, {"disrupts": "dmp"}, {"disrupts": [1]}):
+    for bad in ({"expected_s": "long"}, {"expected_s": -1}, {"disrupts": "dmp"}, {"disrupts": [1]},
+                {"reads_all": "accounts"}, {"writes": [None]}):
         e = copy.deepcopy(entry)
         e["scenarios"][0].update(bad)
         with pytest.raises(ValueError, match=next(iter(bad))):

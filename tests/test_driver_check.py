@@ -82,3 +82,50 @@ def test_check_reports_unreachable_target_and_bad_params(tmp_path, write_params)
     assert "cible injoignable" in proc.stdout and "smoke    accounts: not tried" in proc.stdout
     proc = run_segur("driver", "check", str(tmp_path / "nope.yaml"))
     assert proc.returncode == 2 and proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+NO_REVIEW = textwrap.dedent('''
+    from demo_dpi.driver import DemoDriver
+
+
+    class NoReviewDriver(DemoDriver):
+        def __init__(self, ctx):
+            super().__init__(ctx)
+            self.contact_changes = None
+            self.account_review = None
+''')
+
+
+def test_check_names_the_interface_to_subclass_and_requires_only_what_each_notebook_calls(tmp_path, write_params):
+    (tmp_path / "no_review_driver.py").write_text(NO_REVIEW, encoding="utf-8")
+    only = ("SSI/IE.32", "SSI/IAM.87", "SSI/IAM.94")
+    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m", only=only,
+                                        driver="no_review_driver:NoReviewDriver"))
+    proc = run_segur("driver", "check", str(params), "--no-smoke")
+    assert proc.returncode == 1 and "interface ?" not in proc.stdout, proc.stdout
+    blocks, current = {}, None
+    for line in proc.stdout.splitlines():
+        if " — scenario module " in line:
+            current = blocks.setdefault(line.split(" — ")[0], [])
+        elif line.startswith("  ") and current is not None:
+            current.append(line.split()[1])
+            if line.strip().startswith("MISSING"):
+                assert "subclass" in line and " from segur_helpers.drivers." in line, line
+    assert any("contact_changes.request_change" in l and "subclass ContactChanges from segur_helpers.drivers.contact "
+               "and set driver.contact_changes" in l for l in proc.stdout.splitlines())
+    assert any("account_review.export" in l and "subclass AccountReview from segur_helpers.drivers.account_review"
+               in l for l in proc.stdout.splitlines())
+    review = {"account_count", "documentation", "to_frame"}
+    assert set(blocks["SSI/IAM.87"]) == {f"account_review.{m}" for m in review | {"export"}}
+    assert set(blocks["SSI/IAM.94"]) == {f"account_review.{m}" for m in review | {"request_extract", "receive_extract"}}
+    assert "calls demander_extraction, controler_contenu, revue_des_comptes, documentation" in proc.stdout
+
+
+def test_needs_follow_helpers_of_sibling_modules_and_the_capability_helper():
+    from segur_helpers.catalog.needs import analyse_module
+
+    mss = analyse_module("mss_conf_16")           # write_and_validate comes from _documents
+    assert {("documents", "open_new"), ("documents", "save"), ("documents", "validate"),
+            ("documents", "send_mss")} <= mss.by_step[1]
+    review = analyse_module("ssi_iam_87_94", ["documentation"])
+    assert review.by_step == {4: {("account_review", "documentation")}}

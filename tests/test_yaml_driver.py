@@ -1,38 +1,54 @@
-"""The no-code YAML driver reproduces the Python demo driver's verdicts on the demo DPI."""
+"""The no-code YAML driver: an ordered step language that reproduces the Python demo driver's verdicts on
+the demo DPI, names the map, action, step and selector of any failure, and whose actions `driver check`
+really exercises."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import ROOT, campaign_dict, run_segur
+from segur_helpers.errors import UserError
 
 MAP = ROOT / "params" / "demo-dpi-map.yaml"
 
 
-def _yaml_campaign(url: str, maildir: Path, map_file: Path = MAP) -> dict:
-    with open(ROOT / "params" / "demo-yaml-driver.yaml", encoding="utf-8") as fh:
-        shipped = yaml.safe_load(fh)
-    assert shipped["driver"] == "yaml:demo-dpi-map.yaml"
-    return campaign_dict(url, maildir, driver=f"yaml:{map_file}")
+def yaml_campaign(url: str, maildir: Path, only: tuple[str, ...] = ("SSI/IE.31",), map_file: Path = MAP,
+                  params: str = "demo-yaml-driver.yaml") -> dict:
+    """The shipped YAML-driver campaign pointed at a test target, restricted to ``only``."""
+    with open(ROOT / "params" / params, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert data["driver"].startswith("yaml:")
+    data.update(campaign="test-yaml", driver=f"yaml:{map_file}", timeouts={"mail_s": 10, "step_s": 90})
+    data["target"]["url"] = url
+    data["mailbox"]["path"] = str(maildir)
+    data["sms"]["path"] = str(Path(maildir).parent / "sms")      # the demo stack's SMS gateway
+    data["requirements"] = {k: v for k, v in data["requirements"].items() if k in only}
+    assert set(data["requirements"]) == set(only)
+    return data
 
 
-def _outcome(tmp_path: Path, write_params, data: dict, name: str) -> tuple[int, dict]:
+def outcomes(tmp_path: Path, write_params, data: dict, name: str) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path / f"out-{name}"
     proc = run_segur("run", str(write_params(data, f"{name}.yaml")), "--outputs", str(out))
-    result_file = next(out.rglob("result.json"))
-    return proc.returncode, json.loads(result_file.read_text(encoding="utf-8"))
+    results = {}
+    for f in out.rglob("result.json"):
+        r = json.loads(f.read_text(encoding="utf-8"))
+        results[r["requirement"]] = r
+    return proc, results
 
 
 @pytest.mark.parametrize("defects", [(), ("SSI/IE.31",)], ids=["compliant", "defect"])
 def test_yaml_driver_gives_the_python_driver_verdicts(tmp_path, write_params, demo_stack, admin_password, defects):
     stack = demo_stack(defects=defects)
-    code_py, py = _outcome(tmp_path, write_params, campaign_dict(stack.url, stack.maildir), "python")
-    code_ym, ym = _outcome(tmp_path, write_params, _yaml_campaign(stack.url, stack.maildir), "yaml")
+    proc_py, py = outcomes(tmp_path, write_params, campaign_dict(stack.url, stack.maildir), "python")
+    proc_ym, ym = outcomes(tmp_path, write_params, yaml_campaign(stack.url, stack.maildir), "yaml")
+    py, ym = py["SSI/IE.31"], ym["SSI/IE.31"]
     assert py["verdict"] == ("NON CONFORME" if defects else "CONFORME")
-    assert (code_ym, ym["verdict"]) == (code_py, py["verdict"])
+    assert (proc_ym.returncode, ym["verdict"]) == (proc_py.returncode, py["verdict"]), proc_ym.stderr
     assert ym["driver"].startswith("yaml:") and py["driver"] == "demo"
     checks = lambda r: [(c["step"], c["label"], c["passed"]) for c in r["checks"]]  # noqa: E731
     assert checks(ym) == checks(py)
@@ -43,19 +59,72 @@ def test_yaml_driver_gives_the_python_driver_verdicts(tmp_path, write_params, de
             assert admin_password.encode() not in f.read_bytes(), f
 
 
-def test_bad_map_is_one_line_naming_map_and_key(tmp_path, write_params):
-    bad = tmp_path / "map.yaml"
+def test_classic_map_drives_contact_changes_and_the_account_review(tmp_path, write_params, demo_stack):
+    stack = demo_stack()
+    only = ("SSI/IE.32", "SSI/IAM.87", "SSI/IAM.94")
+    proc, results = outcomes(tmp_path, write_params, yaml_campaign(stack.url, stack.maildir, only), "yaml")
+    assert {r: results[r]["verdict"] for r in only} == dict.fromkeys(only, "CONFORME"), proc.stdout + proc.stderr
+    assert proc.returncode == 0
+
+
+def test_a_failing_step_is_named_in_the_cli_the_result_and_the_proof(tmp_path, write_params, demo_stack,
+                                                                    admin_password):
+    stack = demo_stack()
     data = yaml.safe_load(MAP.read_text(encoding="utf-8"))
-    data["accounts"]["show"]["highlight"] = "#x"
-    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
-    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m", driver="yaml:map.yaml"))
-    proc = run_segur("run", str(params), "--outputs", str(tmp_path / "out"))
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "map.yaml" in lines[0] and "accounts.show.highlight" in lines[0], lines
-    assert not (tmp_path / "out").exists()
-    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m", driver="yaml:absent.yaml"), "p2.yaml")
-    proc = run_segur("run", str(params), "--outputs", str(tmp_path / "out"))
+    data["settings"]["timeout_s"] = 2
+    data["accounts"]["create"]["steps"][2]["fill"] = {"#nom": "{nom}", "#rpps-renamed": "{rpps}"}
+    broken = tmp_path / "broken-map.yaml"
+    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    proc, results = outcomes(tmp_path, write_params, yaml_campaign(stack.url, stack.maildir, map_file=broken), "broken")
+    r = results["SSI/IE.31"]
+    assert r["verdict"] == "ERREUR" and proc.returncode == 2
+    said = "broken-map.yaml: accounts.create, step 3 (fill '#nom, #rpps-renamed')"
+    line = next(l for l in proc.stderr.splitlines() if "ERREUR" in l)
+    assert said in line and "#rpps-renamed" in line, proc.stderr
+    assert said in r["error"]["message"]
+    assert r["error"]["where"] == {"map": "broken-map.yaml", "action": "accounts.create", "step": "3",
+                                   "kind": "fill", "selector": "#nom, #rpps-renamed"}
+    shots = [e for e in r["evidence"] if e["kind"] == "screenshot" and "au moment de l'échec" in e["caption"]]
+    assert len(shots) == 1 and shots[0]["step"] == 1
+    pdf = next((tmp_path / "out-broken").rglob("SSI_IE.31.01.pdf"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    flat = " ".join(text.split())
+    assert "broken-map.yaml" in flat and "#rpps-renamed" in flat and "accounts.create" in flat
+    assert "Écran au moment de l'échec" in flat
+    for f in (tmp_path / "out-broken").rglob("*"):
+        if f.is_file():
+            assert admin_password.encode() not in f.read_bytes(), f
+
+
+def test_bad_map_is_one_line_naming_map_and_key(tmp_path, write_params):
+    params_for = lambda name: write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m",  # noqa: E731
+                                                         driver=f"yaml:{name}"), f"p-{name}.yaml")
+
+    def refused(map_data, expected_key: str, expected: str) -> None:
+        (tmp_path / "map.yaml").write_text(yaml.safe_dump(map_data, allow_unicode=True), encoding="utf-8")
+        proc = run_segur("run", str(params_for("map.yaml")), "--outputs", str(tmp_path / "out"))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "map.yaml" in lines[0] and expected_key in lines[0] and expected in lines[0], lines
+        assert not (tmp_path / "out").exists()
+
+    good = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    bad = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    bad["accounts"]["show"]["highlight"] = "#x"
+    refused(bad, "accounts.show.highlight", "unknown key")
+    bad = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    bad["accounts"]["create"]["steps"][2] = {"fill": {"#nom": "{nom}"}, "click": "#x"}
+    refused(bad, "accounts.create.steps[3]", "expected exactly one of goto, click")
+    bad = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    bad["accounts"]["show"]["steps"].append({"wait": {"selector": "#x", "state": "shown"}})
+    refused(bad, "accounts.show.steps[3].wait.state", "expected one of visible")
+    bad = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    bad["accounts"]["show"]["result"]["email_pending"] = "(?i)attente"
+    refused(bad, "accounts.show.result.email_pending", "{value: TEMPLATE, matches: REGEX}")
+    refused({"accounts": {"create": {"url": "/accounts/new", "click": "#go"}}}, "accounts.create",
+            "former map format")
+    refused(good | {"patients": {}}, "patients", "no YAML adapter")
+    proc = run_segur("run", str(params_for("absent.yaml")), "--outputs", str(tmp_path / "out"))
     assert proc.returncode == 2 and "absent.yaml not found" in proc.stderr and "driver" in proc.stderr
 
 
@@ -69,3 +138,54 @@ def test_driver_check_names_actions_the_map_lacks(tmp_path, write_params):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     missing = [l for l in proc.stdout.splitlines() if l.strip().startswith("MISSING")]
     assert len(missing) == 1 and "accounts.verify" in missing[0] and "not mapped in YamlAccounts" in missing[0]
+
+
+def test_driver_check_runs_each_actions_first_side_effect_free_steps(tmp_path, write_params, demo_stack):
+    stack = demo_stack()
+    good = write_params(yaml_campaign(stack.url, stack.maildir), "good.yaml")
+    proc = run_segur("driver", "check", str(good))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    smoke = next(l for l in proc.stdout.splitlines() if l.startswith("smoke    accounts:"))
+    assert "create: steps 1-2 ran" in smoke and "show: step 1 needs {id}, given only by a run" in smoke, smoke
+
+    data = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    data["accounts"]["create"]["steps"][0] = {"goto": "/comptes/nouveau"}        # a URL the product lacks
+    (tmp_path / "wrong-url.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    proc = run_segur("driver", "check", str(write_params(
+        yaml_campaign(stack.url, stack.maildir, map_file=tmp_path / "wrong-url.yaml"), "wrong-url-params.yaml")))
+    assert proc.returncode == 1
+    smoke = next(l for l in proc.stdout.splitlines() if l.startswith("smoke    accounts:"))
+    assert "wrong-url.yaml: accounts.create, step 1 (goto '/comptes/nouveau')" in smoke and "HTTP 404" in smoke
+
+    data = yaml.safe_load(MAP.read_text(encoding="utf-8"))
+    data["settings"]["timeout_s"] = 2
+    data["accounts"]["create"]["steps"][1] = {"wait": "#formulaire-compte"}       # an element it lacks
+    (tmp_path / "wrong-form.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    proc = run_segur("driver", "check", str(write_params(
+        yaml_campaign(stack.url, stack.maildir, map_file=tmp_path / "wrong-form.yaml"), "wrong-form-params.yaml")))
+    assert proc.returncode == 1 and "result: every capability" not in proc.stdout
+    smoke = next(l for l in proc.stdout.splitlines() if l.startswith("smoke    accounts:"))
+    assert "accounts.create, step 2 (wait '#formulaire-compte')" in smoke, smoke
+
+
+def test_step_language_validation_messages():
+    from segur_helpers.drivers.yaml_language import validate_steps
+
+    def message(steps) -> str:
+        with pytest.raises(UserError) as info:
+            validate_steps(steps, "m.yaml", "accounts.create.steps")
+        return str(info.value)
+
+    assert message([]) == "m.yaml: accounts.create.steps: expected a list of steps (goto, click, fill …)"
+    assert "steps[1].response: expected a mapping with do: [steps]" in message([{"response": "x"}])
+    assert "steps[1].response.do[1]" in message([{"response": {"do": [{"klick": "#a"}]}}])
+    assert "steps[1].download.as" in message([{"download": {"do": [{"click": "#a"}]}}])
+    assert "steps[1].row" in message([{"row": {"table": "#t", "as": "r"}}])
+    assert "steps[1].extract.pattern: invalid regular expression" in message(
+        [{"extract": {"from": "{x}", "pattern": "(", "as": "y"}}])
+    assert "steps[2].timeout_s" in message([{"click": "#a"}, {"click": "#b", "timeout_s": 0}])
+    validate_steps([{"goto": "/x"}, {"dialog": {"accept": True, "fill": "{v}", "as": "q"}}, {"click": "#b"},
+                    {"response": {"url": "/api/x", "method": "POST", "status": [200, 201], "do": [{"click": "#c"}],
+                                  "json": {"id": "a.b"}, "headers": {"loc": "Location"}}},
+                    {"row": {"table": "#t", "where": {"N°": "{id}"}, "as": "r"}},
+                    {"set": {"s": {"switch": "{how}", "cases": {"a": "#a"}}}}], "m.yaml", "k")

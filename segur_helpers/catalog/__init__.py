@@ -37,6 +37,10 @@ class Scenario:
     # shared services of the target this scenario interrupts while it runs (e.g. ``dmp``: it stops the
     # DMP to prove the waiting queue); a batch never runs it beside a proof tagged with one of them
     disrupts: tuple[str, ...] = ()
+    # target state this scenario reads as a whole (``accounts``: it counts every account) and state it
+    # changes; a batch never runs a whole-state reader beside a writer of that state
+    reads_all: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
     @property
     def notebook_path(self) -> Path:
@@ -84,11 +88,12 @@ def _expected_s(rid: str, s: dict) -> float | None:
     return float(value)
 
 
-def _disrupts(rid: str, s: dict) -> tuple[str, ...]:
-    value = s.get("disrupts") or []
+def _disrupts(rid: str, s: dict, key: str = "disrupts",
+              what: str = "tags (the shared services it interrupts)") -> tuple[str, ...]:
+    value = s.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"catalogue {rid}: scenario {s.get('number')}: disrupts: expected a list of tags "
-                         f"(the shared services it interrupts), got {value!r:.60}")
+        raise ValueError(f"catalogue {rid}: scenario {s.get('number')}: {key}: expected a list of {what}, "
+                         f"got {value!r:.60}")
     return tuple(value)
 
 
@@ -110,6 +115,9 @@ def _parse(raw: dict) -> dict[str, Requirement]:
                 proofs=tuple((proof_id(rid, s["number"], i), text) for i, text in enumerate(s["proofs"], 1)),
                 expected_s=_expected_s(rid, s),
                 disrupts=_disrupts(rid, s),
+                reads_all=_disrupts(rid, s, "reads_all", "parts of the target's state it reads as a whole "
+                                                        "(e.g. accounts)"),
+                writes=_disrupts(rid, s, "writes", "parts of the target's state it changes (e.g. accounts)"),
             )
             for s in entry["scenarios"]
         )

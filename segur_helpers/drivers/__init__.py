@@ -32,7 +32,19 @@ DRIVERS_GROUP = "segur.drivers"
 IDENTITY_PROVIDERS_GROUP = "segur.identity_providers"
 
 __all__ = ["AccountRef", "Accounts", "AccountView", "Driver", "DriverContext", "MailMessage", "Mailbox",
-           "Verification", "VerificationView", "View", "load_driver_class", "registered", "load_registered"]
+           "Verification", "VerificationView", "View", "load_driver_class", "registered", "load_registered",
+           "TodoError", "todo"]
+
+
+class TodoError(NotImplementedError):
+    """Raised by a method of a ``segur init`` skeleton that is not written yet."""
+
+
+def todo(method):
+    """Mark a skeleton's method as not written yet: ``segur driver check`` reports it as TODO, like a
+    missing method, until the decorator is removed with the implementation."""
+    method.__segur_todo__ = True
+    return method
 
 
 def registered(group: str) -> dict[str, str]:

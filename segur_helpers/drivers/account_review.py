@@ -28,13 +28,16 @@ STANDARD_COLUMNS = {
 
 @dataclass
 class Extract:
-    """An extract as obtained: raw bytes (kept as evidence), its file name and how it was obtained."""
+    """An extract as obtained: raw bytes (kept as evidence), its file name and how it was obtained.
+    ``composed``: the driver built the file itself (e.g. from a screen's table) instead of receiving the
+    product's own file; the proof marks it « produit par le pilote »."""
 
     data: bytes
     filename: str
     how: str                          # "export" (by the hospital itself) or "request" (sent by the third party)
     message: MailMessage | None = None
     reference: str = ""
+    composed: bool = False
 
 
 @dataclass

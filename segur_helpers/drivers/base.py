@@ -11,8 +11,9 @@ there); the recorder takes the screenshot and the checks read only what was capt
 The convention every capability follows (``docs/drivers.md`` says it for vendors):
 
 - one interface per capability, a subclass of :class:`Capability` in its own module
-  ``segur_helpers/drivers/<capability>.py``, attached to a driver under the lower-case name of the
-  class (``Accounts`` → ``driver.accounts``; set ``attribute = "…"`` on the class to use another);
+  ``segur_helpers/drivers/<capability>.py``, attached to a driver under the class name in snake case
+  (``Accounts`` → ``driver.accounts``, ``ContactChanges`` → ``driver.contact_changes``; set
+  ``attribute = "…"`` on the class to use another);
 - typed ``async`` methods (plain ``def`` only for pure parsing, such as reading a received message),
   each marked ``@abc.abstractmethod``, whose docstring has a French paragraph ``FR:`` and an English
   paragraph ``EN:`` saying what the method does and **what evidence it must leave** (``Preuve :`` /
@@ -114,11 +115,16 @@ class Verification:
 
 @dataclass
 class MailMessage:
-    """One received message: raw bytes (kept as ``.eml`` evidence) and its parsed form."""
+    """One received message: raw bytes (kept as ``.eml`` evidence) and its parsed form.
+
+    ``composed``: the driver made this message itself (the product sent none it could read, e.g. an
+    extract downloaded from a portal and wrapped as a message); the proof then marks it « produit par
+    le pilote », never as a message received."""
 
     raw: bytes
     key: str = ""
     parsed: EmailMessage = field(init=False, repr=False)
+    composed: bool = False
 
     def __post_init__(self) -> None:
         self.parsed = email.message_from_bytes(self.raw, policy=email.policy.default)
@@ -143,7 +149,8 @@ class MailMessage:
 class Capability(abc.ABC):
     """Base of every capability; ``driver`` gives access to the shared context (browser, params).
 
-    ``attribute``: the driver attribute holding it (default: the interface class name in lower case).
+    ``attribute``: the driver attribute holding it (default: the interface class name in snake case,
+    ``ContactChanges`` → ``contact_changes``).
     """
 
     attribute: str | None = None
@@ -174,7 +181,7 @@ class Capability(abc.ABC):
     @classmethod
     def attribute_name(cls) -> str:
         iface = cls.interface()
-        return iface.attribute or iface.__name__.lower()
+        return iface.attribute or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", iface.__name__).lower()
 
 
 class Accounts(Capability):

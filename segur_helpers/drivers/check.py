@@ -1,6 +1,9 @@
 """``segur driver check PARAMS``: before any run, does the campaign's driver provide what each
-requirement in scope needs? Lists, per requirement, the capability methods its scenario calls, those
-missing, and the result of each capability's smoke call (side-effect free, see ``Capability.smoke``).
+requirement in scope needs? Lists, per requirement, the capability methods its notebook calls (through
+the scenario module's functions, see :mod:`segur_helpers.catalog.needs`), those missing with the
+interface class (and its module) to subclass, and the result of each capability's smoke call
+(side-effect free, see ``Capability.smoke``; the YAML driver runs there the first side-effect-free steps
+of each mapped action).
 
 Exit code: 0 everything present and answering; 1 something missing or failing; 2 bad input.
 """
@@ -12,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .. import catalog
-from ..catalog.needs import analyse_module, scenario_modules
+from ..catalog.needs import analyse_scenario
 from ..errors import UserError
 from ..params import Campaign, Secrets, load_campaign
 from . import DriverContext, load_driver_class
@@ -34,6 +37,7 @@ class RequirementReport:
     modules: list[str]
     lines: list[Line] = field(default_factory=list)
     note: str = ""
+    calls: list[str] = field(default_factory=list)   # the scenario functions its notebook calls
 
 
 @dataclass
@@ -50,31 +54,44 @@ class Report:
     def problems(self) -> int:
         n = sum(1 for r in self.requirements for l in r.lines if l.status == "MISSING")
         n += sum(1 for r in self.requirements if r.note.startswith("no scenario module"))
-        n += sum(1 for v in self.smoke.values() if v != "ok")
+        n += sum(1 for v in self.smoke.values() if not smoke_ok(v))
         return n + bool(self.start_error) + (self.reachable not in ("", "reachable"))
 
 
-def needs_of(campaign: Campaign) -> list[tuple[str, list[str], dict[tuple[str, str], list[int]],
-                                              dict[tuple[str, str], list[int]]]]:
-    """Per requirement in scope (condition met): modules, required calls and calls left to manual steps."""
+@dataclass
+class RequirementNeeds:
+    requirement: str
+    modules: list[str]                                  # scenario modules (dotted names)
+    functions: list[str]                                # the functions its notebooks call on them
+    required: dict[tuple[str, str], list[int]]          # (capability, method) → steps
+    manual: dict[tuple[str, str], list[int]]            # calls only made by steps marked manual
+
+
+def needs_of(campaign: Campaign) -> list[RequirementNeeds]:
+    """Per requirement in scope (condition met): what its notebooks call, and what is left to manual steps."""
     out = []
     for rid, entry in campaign.requirements.items():
         if not entry["condition_met"]:
             continue
         req = catalog.get(rid)
         manual = set(entry.get("manual") or {})
-        modules, required, manual_calls = [], {}, {}
+        modules, functions, required, manual_calls = [], [], {}, {}
         for scen in req.scenarios:
-            for module in scenario_modules(scen):
-                modules.append(module)
-                needs = analyse_module(module)
+            for needs in analyse_scenario(scen):
+                modules.append(needs.module)
+                functions += [f for f in needs.functions if f not in functions]
                 for call, steps in needs.required(manual).items():
                     required.setdefault(call, []).extend(steps)
                 for call, steps in needs.required().items():
                     manual_calls.setdefault(call, []).extend(steps)
         manual_calls = {c: s for c, s in manual_calls.items() if c not in required}
-        out.append((rid, modules, required, manual_calls))
+        out.append(RequirementNeeds(rid, modules, functions, required, manual_calls))
     return out
+
+
+def interface_label(iface) -> str:
+    """``ContactChanges from segur_helpers.drivers.contact``: the class a driver subclasses, and where it is."""
+    return f"{iface.__name__} from {iface.__module__}"
 
 
 async def check_driver(campaign: Campaign, *, smoke: bool = True) -> Report:
@@ -108,26 +125,28 @@ async def check_driver(campaign: Campaign, *, smoke: bool = True) -> Report:
                     await asyncio.wait_for(driver.start(), timeout=campaign.timeouts["step_s"])
                 except Exception as exc:  # noqa: BLE001
                     report.start_error = secrets.redact(f"driver.start() failed: {type(exc).__name__}: {exc}")
-            for rid, modules, required, manual_calls in needs_of(campaign):
-                rr = RequirementReport(rid, [f"segur_helpers.scenarios.{m}" for m in modules])
-                if not modules:
+            for need in needs_of(campaign):
+                rr = RequirementReport(need.requirement, need.modules, calls=need.functions)
+                if not need.modules:
                     rr.note = "no scenario module found (notebook imports none)"
-                for (cap, method), steps in sorted(required.items()):
+                for (cap, method), steps in sorted(need.required.items()):
                     iface = interfaces.get(cap)
-                    label = iface.__name__ if iface else "?"
+                    label = interface_label(iface) if iface else "no interface of that name in segur_helpers.drivers"
                     obj = getattr(driver, cap, None) if driver is not None else None
                     if driver is None:
                         rr.lines.append(Line("MISSING", cap, method, steps, "driver not loaded"))
                     elif obj is None:
                         rr.lines.append(Line("MISSING", cap, method, steps,
-                                             f"the driver has no {cap} capability (interface {label})"))
+                                             f"the driver has no {cap} capability: subclass {label} and set "
+                                             f"driver.{cap}"))
                     elif why := missing_method(obj, method):
-                        rr.lines.append(Line("MISSING", cap, method, steps, f"{why} in {type(obj).__name__}"))
+                        rr.lines.append(Line("MISSING", cap, method, steps,
+                                             f"{why} in {type(obj).__name__} (interface {label})"))
                     else:
                         rr.lines.append(Line("ok", cap, method, steps, type(obj).__name__))
                         if smoke and cap not in report.smoke:
                             report.smoke[cap] = await _smoke(obj, report, campaign, secrets)
-                for (cap, method), steps in sorted(manual_calls.items()):
+                for (cap, method), steps in sorted(need.manual.items()):
                     rr.lines.append(Line("manual", cap, method, steps, "step(s) marked manual in the campaign"))
                 report.requirements.append(rr)
         finally:
@@ -146,8 +165,8 @@ async def _smoke(obj, report: Report, campaign: Campaign, secrets: Secrets) -> s
     if report.start_error:
         return "not tried: driver did not start"
     try:
-        await asyncio.wait_for(obj.smoke(), timeout=campaign.timeouts["step_s"])
-        return "ok"
+        said = await asyncio.wait_for(obj.smoke(), timeout=campaign.timeouts["step_s"])
+        return f"ok — {secrets.redact(said)}" if isinstance(said, str) and said else "ok"
     except Exception as exc:  # noqa: BLE001
         first = (str(exc).strip().splitlines() or [""])[0]
         return secrets.redact(f"{type(exc).__name__}: {first}")[:300]
@@ -160,11 +179,12 @@ def render(report: Report) -> str:
         out.append(f"FAILED   {report.start_error}")
     for rr in report.requirements:
         out.append(f"{rr.requirement} — scenario module {', '.join(rr.modules) or '?'}"
-                   + (f" ({rr.note})" if rr.note else ""))
+                   + (f" ({rr.note})" if rr.note else "")
+                   + (f"; its notebook calls {', '.join(rr.calls)}" if rr.calls else ""))
         for l in rr.lines:
-            steps = ", ".join(map(str, l.steps))
+            steps = ", ".join("outside steps" if n == 0 else str(n) for n in sorted(set(l.steps)))
             name = f"{l.capability}.{l.method}"
-            out.append(f"  {l.status:<8} {name:<32} step {steps:<8} {l.detail}")
+            out.append(f"  {l.status:<8} {name:<40} step {steps:<8} {l.detail}")
     for cap, res in report.smoke.items():
         out.append(f"smoke    {cap}: {res}")
     n = report.problems
@@ -179,6 +199,10 @@ def _cmd_check(args) -> int:
     report = asyncio.run(check_driver(campaign, smoke=not args.no_smoke))
     print(render(report))
     return 0 if report.problems == 0 else 1
+
+
+def smoke_ok(result: str) -> bool:
+    return result == "ok" or result.startswith("ok — ")
 
 
 def register(subparsers) -> None:

@@ -57,6 +57,8 @@ def missing_method(capability: Capability, method: str) -> str | None:
         return "no such method"
     if getattr(attr, "__isabstractmethod__", False):
         return "not implemented"
+    if getattr(attr, "__segur_todo__", False):
+        return "TODO (segur init skeleton)"
     if method in capability.unsupported():
         return "not mapped"
     return None

@@ -25,7 +25,7 @@ def _show_table(proof: Proof, title: str, html: str, note: str = "") -> None:
 
 def _keep_extract(proof: Proof, extract: Extract, caption: str):
     name = extract.filename or "extraction.csv"
-    return proof.recorder.attach(extract.data, caption, name=name)
+    return proof.recorder.attach(extract.data, caption, name=name, composed=extract.composed)
 
 
 @step(1, "Extraction de la base de comptes par l'établissement, en autonomie")
