@@ -27,7 +27,7 @@ def test_composed_evidence_is_marked_and_received_evidence_is_not(tmp_path):
     items = rec.to_dict()["evidence"]
     assert [i["composed"] for i in items] == [False, True, True, False]
     html = evidence_table(items)
-    rows = html.split("<tr>")[2:]
+    rows = html.split("<tbody class='item'>")[1:]  # one per evidence item (its line, then its SHA-256)
     assert ["produit par le pilote" in r for r in rows] == [False, True, True, False]
 
 
