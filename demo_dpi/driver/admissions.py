@@ -3,7 +3,9 @@
 The messages are composed by :mod:`segur_helpers.hl7v2` from the campaign's ``pam`` section (``url:
 mllp://HOST:PORT``, the sender and receiver names, the provisional field of the connexion secrète); each
 is sent in its own MLLP connection with ``hl7.mllp.open_hl7_connection`` (the library the demo DPI's
-listener uses too), and the acknowledgement is read back as bytes, kept whole for the evidence.
+listener uses too), and the acknowledgement is read back as bytes, kept whole for the evidence. A feed
+that refuses the connection makes the proof ERREUR (« flux d'admission injoignable »); a message left
+without acknowledgement is returned as such (``error``), for the scenario to judge.
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from datetime import datetime, timezone
 from hl7.mllp import open_hl7_connection
 
 from segur_helpers.drivers.admissions import Admissions, Hl7Exchange
-from segur_helpers.errors import UserError
+from segur_helpers.errors import TargetUnreachable, UserError
 from segur_helpers.hl7v2 import FeedSettings, compose
-from segur_helpers.testpatients import TEST_INS_OIDS, allowed_non_test
+from segur_helpers.testpatients import allowed_non_test, check_patient
 
 
 def _now() -> str:
@@ -45,9 +47,8 @@ class DemoAdmissions(Admissions):
     def _check_patient(self, patient: dict) -> None:
         """A message carries the patient's INS: never one outside the test OIDs unless the campaign says so."""
         campaign = self.driver.ctx.campaign
-        if str(patient.get("ins_oid", "")) not in TEST_INS_OIDS and not allowed_non_test(campaign.raw, str(campaign.path)):
-            raise UserError(f"patient {patient.get('nom', '?')}: INS OID {patient.get('ins_oid')!r} is not a test OID; "
-                            "no admission message is sent", file=str(campaign.path), key="allow_non_test_patients")
+        check_patient(patient, allow_non_test=allowed_non_test(campaign.raw, str(campaign.path)),
+                      where="message d'admission non envoyé")
 
     async def _send(self, event: str, patient: dict, **kw) -> Hl7Exchange:
         self._check_patient(patient)
@@ -56,9 +57,13 @@ class DemoAdmissions(Admissions):
         host, port = settings.address
         x = Hl7Exchange(message=message, ack=b"", address=settings.url, event=event, control_id=control_id,
                         sent_at=_now())
-        writer = None
         try:
             reader, writer = await asyncio.wait_for(open_hl7_connection(host, port), timeout=settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise TargetUnreachable(f"flux d'admission injoignable : {settings.url} (délai de connexion dépassé)") from None
+        except OSError as exc:
+            raise TargetUnreachable(f"flux d'admission injoignable : {settings.url} ({exc.strerror or exc})") from None
+        try:
             writer.writeblock(message)
             await writer.drain()
             x.ack = bytes(await asyncio.wait_for(reader.readblock(), timeout=settings.timeout_s))
@@ -66,12 +71,11 @@ class DemoAdmissions(Admissions):
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             x.error = f"{type(exc).__name__}: {exc}".strip(": ")
         finally:
-            if writer is not None:
-                writer.close()
-                try:
-                    await writer.wait_closed()
-                except OSError:
-                    pass
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
         return x
 
     async def admit(self, patient, *, visit, kind="hospitalisation", professional=None, secret_connection=None):
