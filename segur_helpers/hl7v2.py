@@ -325,6 +325,9 @@ def reading(name: str, number: int, text: str) -> str:
         return {"E": "erreur", "W": "avertissement", "I": "information"}.get(v, "")
     if (name, number) == ("MSA", 1):
         return ACK_CODES.get(v, "")
+    if (name, number) == ("OBX", 3):
+        parts = text.split("^")
+        return f"code local {unescape(parts[0])}" if len(parts) > 2 and parts[2] == "L" else ""
     if name == "OBX" and number == 5 and v[:1] in ("Y", "N"):
         return "oui" if v[:1] == "Y" else "non"
     return ""
