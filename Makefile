@@ -14,6 +14,7 @@ LDAP_PORT ?= 6636
 OIDC_PORT ?= 8768
 SMS_PORT ?= 8769
 PSC_PORT ?= 8770
+PAM_PORT ?= 2575
 
 .PHONY: setup demo demo-justification test lab clean-demo
 
@@ -32,7 +33,7 @@ demo: setup
 	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) -- \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) --pam-port $(PAM_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
 test:
@@ -48,7 +49,7 @@ lab: setup
 	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) -- \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) --pam-port $(PAM_PORT) -- \
 	  $(BIN)/python -m segur_helpers.cli lab params/demo.yaml
 
 clean-demo:

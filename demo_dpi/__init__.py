@@ -8,6 +8,9 @@ requirement's behaviour so every check is shown to fail when the product is wron
 KNOWN_DEFECTS = {
     "SSI/IE.31": "accounts are active at once: no verification mail, e-mail shown as verified",
     "DMP/CONF.16": "minor's secret connection kept on the patient: shown after discharge, not asked again",
+    "DMP/CONF.16-admission": "the connexion secrète carried by an admission message (IHE PAM, ADT A01/A04) is "
+                             "acknowledged but ignored",
+    "DMP/CONF.16-discharge": "after a discharge message (ADT A03) the connexion secrète stays shown on the patient file",
     "DMP/UX.15": "new DMP documents shown only after a click on the patient file",
     "CDA/DD.05": "a document integrated from the DMP is not checked against the DMP when opened",
     "DMP/CONF.06": "the DMP is consulted even when the patient's non-opposition is not recorded",

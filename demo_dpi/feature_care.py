@@ -12,9 +12,15 @@
 - the file lists every document of the patient; a consultation report can be written and signed
   here, then sent to the DMP from its screen (:mod:`demo_dpi.feature_documents`, :mod:`demo_dpi.dmp_feed`).
 
+Episodes also come from the hospital's admission feed (IHE PAM, :mod:`demo_dpi.pam`): the file then
+names the visit number and the message that opened the episode, and a connexion secrète received at
+admission is shown like one answered in the DPI's form. While an episode carries the connexion secrète,
+the DMP is not consulted from the file (:func:`demo_dpi.patients.secret_block`).
+
 Defects (``--defect``): DMP/CONF.16 (secret connection kept on the patient, not asked again),
-DMP/UX.15 (new-documents banner hidden behind a click), DMP/CONF.06 (DMP consulted without
-non-opposition).
+DMP/CONF.16-discharge (after a discharge message, the secret connection stays shown: kept on the
+patient by :mod:`demo_dpi.pam`), DMP/UX.15 (new-documents banner hidden behind a click), DMP/CONF.06
+(DMP consulted without non-opposition).
 """
 from __future__ import annotations
 
@@ -73,12 +79,12 @@ ADMISSION = """<h1>Nouvel épisode de soins — {{ p.prenom }} {{ p.nom }}</h1>
 
 PATIENT_FILE = """
 {% if secret %}<div class="flash error" data-testid="secret-connection" style="font-size:16px"><b>CONNEXION SECRÈTE</b> — patient mineur :
-connexion secrète au DMP demandée pour l'épisode en cours{% if secret_episode %} (épisode n° {{ secret_episode }}){% endif %}. Aucune trace visible des représentants légaux.</div>{% endif %}
+connexion secrète au DMP demandée pour l'épisode en cours{% if secret_episode %} (épisode n° {{ secret_episode }}){% endif %}{% if secret_source %}, {{ secret_source }}{% endif %}. Aucune trace visible des représentants légaux.</div>{% endif %}
 <h1>Dossier patient — {{ p.prenom }} {{ p.nom }}</h1>
 <dl id="identity"><dt>Date de naissance</dt><dd>{{ p.naissance }}{% if minor %} (mineur){% endif %}</dd><dt>Sexe</dt><dd>{{ p.sexe }}</dd>
 <dt>INS</dt><dd data-testid="ins">{{ p.ins }} (OID {{ p.ins_oid }})</dd><dt>Dernière venue</dt><dd data-testid="last-visit">{{ last_visit or 'aucune venue antérieure' }}</dd></dl>
 <h2>Épisode en cours</h2>
-{% if ep %}<div data-testid="episode" class="flash info">Épisode n° {{ ep.id }} — {{ kinds[ep.kind] }} depuis le {{ ep.started_at }} (ouvert par {{ ep.professional }})<br>
+{% if ep %}<div data-testid="episode" class="flash info">Épisode n° {{ ep.id }} — {{ kinds[ep.kind] }} depuis le {{ ep.started_at }} (ouvert par {{ ep.professional }}){% if ep.visit_number %} — venue n° {{ ep.visit_number }}, reçue du flux d'admission (message {{ ep.admit_message }}){% endif %}<br>
 Information DMP : <b>{{ 'délivrée' if ep.information else 'non délivrée' }}</b> — Consentement DMP : <b data-testid="consent-status">{{ consent_labels[ep.consent] }}</b>
 {% if ep.secret_connection %} — Connexion secrète : <b>{{ ep.secret_connection }}</b>{% endif %}</div>
 <form method="post" action="{{ url_for('episode_consent', patient_id=p.id) }}" style="display:inline">
@@ -142,6 +148,8 @@ def register(app, ctx) -> None:
                     headers=ctx.dmp_headers())
 
     def dmp_view(p, ep) -> dict:
+        if patients.secret_block(ep):
+            return {"state": "blocked", "reason": patients.secret_block(ep)}
         reason = patients.dmp_refusal(ep, "consultation")
         if reason and "DMP/CONF.06" not in defects:
             return {"state": "blocked", "reason": reason}
@@ -212,13 +220,19 @@ def register(app, ctx) -> None:
     def patient_file(patient_id: int):
         p = patient_or_404(patient_id)
         ep = patients.open_episode(conn(), patient_id)
+        secret_source = ""
         if "DMP/CONF.16" in defects:
             secret, secret_episode = p["secret_connection"] == "oui", None
         else:
             secret = bool(ep and ep["secret_connection"] == "oui")
             secret_episode = ep["id"] if secret else None
+            if secret and ep["admit_message"]:
+                secret_source = f"recueillie à l'admission (message {ep['admit_message']} du flux d'admission)"
+            elif not secret and "DMP/CONF.16-discharge" in defects and p["secret_connection"] == "oui":
+                secret = True   # the defect: kept on the patient by the discharge message
         return ctx.page(f"Dossier {p['nom']}", PATIENT_FILE, p=p, ep=ep, kinds=KINDS, consent_labels=CONSENT_LABELS,
                         minor=patients.is_minor(p), secret=secret, secret_episode=secret_episode,
+                        secret_source=secret_source,
                         last_visit=patients.last_visit(conn(), patient_id), dmp=dmp_view(p, ep),
                         local=documents.of_patient(conn(), patient_id), status_labels=documents.STATUS_LABELS,
                         hide_banner="DMP/UX.15" in defects)
@@ -297,8 +311,8 @@ def register(app, ctx) -> None:
         p = patient_or_404(patient_id)
         ep = patients.open_episode(conn(), patient_id)
         reason = patients.dmp_refusal(ep, "consultation")
-        if reason and "DMP/CONF.06" not in defects:
-            ctx.flash("error", f"Intégration refusée : {reason}.")
+        if patients.secret_block(ep) or (reason and "DMP/CONF.06" not in defects):
+            ctx.flash("error", f"Intégration refusée : {patients.secret_block(ep) or reason}.")
             return redirect(url_for("patient_file", patient_id=patient_id))
         doc_id = urllib.parse.quote(request.form.get("id", ""))
         res = dmp_get(f"/fhir/DocumentReference/{doc_id}")

@@ -4,7 +4,13 @@ Every screen that names a patient reads this table: the care screens (patient fi
 discharge), the documents' writing form and the DMP feeding. A patient has a qualified INS under a
 *test* OID only (1.2.250.1.213.1.4.10 NIR, .11 NIA). The consent to the DMP is recorded per care
 episode (information delivered; non-opposition or opposition; for a minor, the *connexion secrète*
-modality), from admission to discharge: with no open episode, nothing is recorded.
+modality), from admission to discharge: with no open episode, nothing is recorded. While a minor's
+episode carries the connexion secrète, the DPI does not consult the DMP from the file
+(:func:`secret_block`).
+
+An episode is opened either in the DPI's own admission form or by the hospital's admission feed (IHE PAM,
+HL7 v2.5 ADT over MLLP, :mod:`demo_dpi.pam`): such an episode keeps its visit number (PV1-19) and the
+control id of the message that opened it, and may be cancelled (A11) as well as closed (A03).
 
 Four test patients are seeded with their DMP situations (used by the documents' proofs): an ordinary
 one, one whose opposition to the DMP is recorded in the current episode, one with no DMP and one whose
@@ -39,9 +45,14 @@ CREATE TABLE IF NOT EXISTS episodes (
     professional TEXT NOT NULL,
     information INTEGER NOT NULL DEFAULT 0,   -- patient informed about the DMP
     consent TEXT NOT NULL DEFAULT '',         -- accord (non-opposition) | opposition | '' (not recorded)
-    secret_connection TEXT                    -- minors: oui | non | NULL (not asked)
+    secret_connection TEXT,                   -- minors: oui | non | NULL (not asked)
+    visit_number TEXT,                        -- admission feed: PV1-19 (NULL for the DPI's own form)
+    admit_message TEXT,                       -- admission feed: MSH-10 of the A01/A04 that opened it
+    cancelled_at TEXT                         -- admission feed: cancelled by an A11 (then also ended)
 );
 """
+# columns added since the first databases were made (make demo keeps its database between runs)
+EPISODE_COLUMNS = ("visit_number", "admit_message", "cancelled_at")
 
 # (INS-NIR with its key, nom, prénom, naissance, sexe, consent of the open episode, DMP situation)
 SEED_PATIENTS = (
@@ -61,6 +72,10 @@ def now() -> str:
 def init(conn) -> None:
     """Create the tables and seed the four test patients (each in an open hospitalisation)."""
     conn.executescript(SCHEMA)
+    have = {row[1] for row in conn.execute("PRAGMA table_info(episodes)")}
+    for column in EPISODE_COLUMNS:
+        if column not in have:
+            conn.execute(f"ALTER TABLE episodes ADD COLUMN {column} TEXT")
     for ins, nom, prenom, naissance, sexe, consent, _situation in SEED_PATIENTS:
         cur = conn.execute("INSERT OR IGNORE INTO patients(nom, prenom, naissance, sexe, ins, ins_oid)"
                            " VALUES (?,?,?,?,?,?)", (nom, prenom, naissance, sexe, ins, INS_NIR_TEST))
@@ -130,9 +145,18 @@ def open_episode(conn, patient_id: int):
 
 
 def last_visit(conn, patient_id: int) -> str:
-    row = conn.execute("SELECT max(ended_at) FROM episodes WHERE patient_id=? AND ended_at IS NOT NULL",
-                       (patient_id,)).fetchone()
+    row = conn.execute("SELECT max(ended_at) FROM episodes WHERE patient_id=? AND ended_at IS NOT NULL"
+                       " AND cancelled_at IS NULL", (patient_id,)).fetchone()
     return row[0] or ""
+
+
+SECRET_BLOCK = ("connexion secrète demandée par le patient mineur pour l'épisode en cours : le DMP n'est pas "
+                "consulté depuis le dossier pendant cet épisode")
+
+
+def secret_block(ep) -> str:
+    """Why the DMP is not consulted in episode ``ep`` because of a minor's connexion secrète ('' if not)."""
+    return SECRET_BLOCK if ep is not None and ep["secret_connection"] == "oui" else ""
 
 
 def dmp_refusal(ep, use: str) -> str:

@@ -1,5 +1,5 @@
-"""Start the demo target (mail server, SMS gateway + DPI, optionally the DMP simulator) as child processes,
-wait until they answer, stop them.
+"""Start the demo target (mail server, SMS gateway + DPI and its admission feed listener, optionally the DMP
+simulator) as child processes, wait until they answer, stop them.
 
 Used by the tests and by ``make demo``::
 
@@ -38,8 +38,9 @@ def _wait_port(port: int, proc: subprocess.Popen, deadline: float, what: str) ->
 
 
 class DemoStack:
-    """The demo target: ``mailsink`` (SMTP → Maildir), ``smsgateway`` (HTTP → one file per SMS) and
-    ``demo_dpi`` (web, SQLite)."""
+    """The demo target: ``mailsink`` (SMTP → Maildir), ``smsgateway`` (HTTP → one file per SMS),
+    ``demo_dpi`` (web, SQLite) and ``demo_dpi.pam`` (its admission feed: HL7 v2.5 ADT over MLLP, same
+    database)."""
 
     def __init__(self, workdir: Path, *, port: int | None = None, smtp_port: int | None = None,
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
@@ -49,11 +50,13 @@ class DemoStack:
                  ldap_port: int | None = None, ldap_sync_s: int = 60,
                  ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
                  oidc_port: int | None = None, population: bool = True, sms_port: int | None = None,
-                 with_psc: bool = False, psc_port: int | None = None, ui: str = "classic"):
+                 with_psc: bool = False, psc_port: int | None = None, ui: str = "classic",
+                 pam_port: int | None = None):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
         self.sms_port = sms_port or free_port()   # the SMS gateway stand-in (demo_dpi.smsgateway)
+        self.pam_port = pam_port or free_port()   # the DPI's admission feed listener (demo_dpi.pam, MLLP)
         self.defects = list(defects)
         self.password_env = password_env
         self.code_ttl = code_ttl
@@ -84,7 +87,8 @@ class DemoStack:
     # make demo's fixed addresses and folder, as params/demo.yaml names them
     DEMO_DEFAULTS = {"url": "http://127.0.0.1:8765", "dmp_url": "http://127.0.0.1:8766",
                      "dmp_control_url": "http://127.0.0.1:8767", "oidc_url": "http://127.0.0.1:8768",
-                     "psc_origin": "http://127.0.0.1:8770", "ldap_url": "ldaps://127.0.0.1:6636"}
+                     "psc_origin": "http://127.0.0.1:8770", "ldap_url": "ldaps://127.0.0.1:6636",
+                     "pam_url": "mllp://127.0.0.1:2575"}
     DEMO_FOLDER = "../outputs/demo-target"
 
     def retarget(self, params_text: str) -> str:
@@ -108,6 +112,11 @@ class DemoStack:
     def dmp_control_url(self) -> str | None:
         """Where the DMP simulator's service is stopped and restarted (``POST /service/stop|start``)."""
         return f"http://127.0.0.1:{self.dmp_control_port}" if self.with_dmp else None
+
+    @property
+    def pam_url(self) -> str:
+        """Where the DPI listens for the hospital's ADT messages (IHE PAM over MLLP)."""
+        return f"mllp://127.0.0.1:{self.pam_port}"
 
     @property
     def maildir(self) -> Path:
@@ -239,6 +248,12 @@ class DemoStack:
             web = self._spawn(args, "demo_dpi.log", extra_env)
             _wait_port(self.port, web, deadline, "demo_dpi")
             urllib.request.urlopen(self.url + "/healthz", timeout=5).read()
+            # the admission feed, once the web application has made the database
+            pam_args = ["-m", "demo_dpi.pam", "--port", str(self.pam_port), "--db", str(self.db_path)]
+            for d in self.defects:
+                pam_args += ["--defect", d]
+            pam = self._spawn(pam_args, "pam.log")
+            _wait_port(self.pam_port, pam, deadline, "demo_dpi.pam")
         except BaseException:
             self.stop()
             raise
@@ -287,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--psc-port", type=int, default=8770)
     ap.add_argument("--ui", choices=("classic", "spa"), default="classic",
                     help="the demo DPI's UI: classic pages or the single-page application (demo_dpi.spa)")
+    ap.add_argument("--pam-port", type=int, default=2575, help="the DPI's admission feed (HL7 v2.5 ADT over MLLP)")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -297,12 +313,13 @@ def main(argv: list[str] | None = None) -> int:
                           dmp_control_port=args.dmp_control_port,
                           with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s,
                           with_oidc=args.with_oidc, oidc_port=args.oidc_port,
-                          with_psc=args.with_psc, psc_port=args.psc_port, ui=args.ui).start()
+                          with_psc=args.with_psc, psc_port=args.psc_port, ui=args.ui,
+                          pam_port=args.pam_port).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
     print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}, "
-          f"SMS gateway {stack.sms_url}, SMS in {stack.sms_dir}"
+          f"SMS gateway {stack.sms_url}, SMS in {stack.sms_dir}, admission feed {stack.pam_url}"
           + (f", DMP simulator {stack.dmp_url}, its control {stack.dmp_control_url}" if stack.with_dmp else "")
           + ")", flush=True)
     if stack.with_ldap:

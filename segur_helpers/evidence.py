@@ -347,6 +347,37 @@ class Recorder:
                   f'{hash_line(item.name, item.sha256, "échange complet, JSON")}</div>')
         return item
 
+    def hl7(self, raw: bytes, caption: str, *, title: str = "Message HL7 v2",
+            highlight: list[str] | tuple[str, ...] = ()) -> EvidenceItem:
+        """Keep an HL7 v2 message as it was sent or received (``.hl7``, its exact bytes, segments separated
+        by CR) and show it segment by segment: each non-empty field with its HL7 number, its French label,
+        its value as written and, for the fields a reviewer needs read (times, INS, acknowledgement code,
+        connexion secrète), what it says. ``highlight``: fields to mark (``"PID-3"``, ``"OBX-5"``)."""
+        from .hl7v2 import FIELD_LABELS, reading, split
+
+        item = self._write(self._name(caption, "hl7"), raw, kind="hl7", caption=caption, text=True)
+        marked = {h.upper() for h in highlight}
+        rows = []
+        for seg in split(self.secrets.redact_bytes(raw)):
+            head = f"{seg.name}" + (f" n° {seg.rank}" if seg.rank > 1 or seg.name in ("OBX", "ERR") else "")
+            rows.append(f"<tr><th colspan='4' class='side'>Segment {esc(head)}</th></tr>")
+            for number, text in seg.fields.items():
+                if not text or (seg.name == "MSH" and number in (1, 2)):
+                    continue
+                key = f"{seg.name}-{number}"
+                label = FIELD_LABELS.get(seg.name, {}).get(number, "")
+                said = reading(seg.name, number, text)
+                shown = esc(text) if key not in marked else f"<mark>{esc(text)}</mark>"
+                rows.append(f"<tr><th style='width:10%;white-space:nowrap'>{esc(key)}</th><td style='width:30%'>{esc(label)}</td>"
+                            f"<td><code>{shown}</code></td><td style='width:28%'>{esc(said)}</td></tr>")
+        self.show(f'<div class="segur-card"><h4>{esc(title)} — {esc(item.caption)}</h4>'
+                  f"<table class='exchange'><tr><th>Champ</th><th>Libellé</th><th>Valeur telle que transmise</th>"
+                  f"<th>Lecture</th></tr>{''.join(rows)}</table>"
+                  f"<div class='caption'>Seuls les champs renseignés sont listés ; le fichier conserve le message "
+                  f"octet pour octet. Horodatages lus en heure de Paris.</div>"
+                  f'{hash_line(item.name, item.sha256, "message brut .hl7")}</div>')
+        return item
+
     def observation(self, data: dict, caption: str, *, manual: bool = False) -> EvidenceItem:
         """What the toolkit read on a screen or in a document, kept as JSON beside the capture."""
         raw = json.dumps(data, ensure_ascii=False, indent=2).encode()

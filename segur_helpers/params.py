@@ -112,6 +112,37 @@ def _typename(v: Any) -> str:
             bool: "a boolean", type(None): "nothing"}.get(type(v), type(v).__name__)
 
 
+PAM_URL = re.compile(r"^mllp://([^:/\s\[\]]+|\[[0-9A-Fa-f:]+\]):[0-9]{1,5}/?$")
+PAM_SECRET_FIELD = re.compile(r"^(?:[A-Z][A-Z0-9]{2}|OBX\[[^\]\s|^~&\\]+\])-[1-9][0-9]*$")
+PAM_KEYS = {"url", "secret_field", "sending_application", "sending_facility", "receiving_application",
+            "receiving_facility", "processing_id", "timeout_s"}
+
+
+def _check_pam(pam: Any, path: Path) -> None:
+    """``pam``: the product's admission feed (IHE PAM, HL7 v2.5 ADT over MLLP), see segur_helpers.hl7v2."""
+    if pam is None:
+        return
+    if not isinstance(pam, dict):
+        raise _fail(path, "pam", f"expected a mapping (url: mllp://HOST:PORT …), got {_typename(pam)}")
+    unknown = sorted(set(pam) - PAM_KEYS)
+    if unknown:
+        raise _fail(path, f"pam.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(PAM_KEYS))}")
+    url = _req(pam, "url", str, path, "pam", "mllp://HOST:PORT")
+    if not PAM_URL.match(url.strip()):
+        raise _fail(path, "pam.url", f"{url!r}; expected mllp://HOST:PORT")
+    for key in PAM_KEYS - {"url", "timeout_s"}:
+        if key in pam and (not isinstance(pam[key], str) or not pam[key].strip()):
+            raise _fail(path, f"pam.{key}", f"expected text, got {_typename(pam[key])}")
+    if "secret_field" in pam and not PAM_SECRET_FIELD.match(pam["secret_field"].strip()):
+        raise _fail(path, "pam.secret_field", f"{pam['secret_field']!r}; expected SEG-N (e.g. ZBE-9) or "
+                                              "OBX[CODE]-N (e.g. OBX[CONNEXION_SECRETE]-5)")
+    if "processing_id" in pam and pam["processing_id"] not in ("P", "T", "D"):
+        raise _fail(path, "pam.processing_id", f"{pam['processing_id']!r}; expected P, T or D")
+    t = pam.get("timeout_s")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
+        raise _fail(path, "pam.timeout_s", f"expected a positive number of seconds, got {t!r}")
+
+
 def _req(node: dict, key: str, kind: type | tuple, path: Path, where: str, expected: str) -> Any:
     full = f"{where}.{key}" if where else key
     if key not in node:
@@ -366,6 +397,7 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         if _req(sms, "kind", str, shown, "sms", "folder") != "folder":
             raise _fail(shown, "sms.kind", f"{sms['kind']!r}; expected folder")
         _req(sms, "path", str, shown, "sms", "the folder where the SMS gateway keeps each message")
+    _check_pam(raw.get("pam"), shown)
     cda_section = raw.get("cda")
     if cda_section is not None:
         if not isinstance(cda_section, dict):

@@ -10,7 +10,8 @@ from .evidence import PRODUCED_BY_DRIVER, esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
 KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange (requête et réponse)",
-           "attachment": "pièce jointe", "observation": "relevé (JSON)", "sms": "SMS (fichier de la passerelle)"}
+           "attachment": "pièce jointe", "observation": "relevé (JSON)", "sms": "SMS (fichier de la passerelle)",
+           "hl7": "message HL7 v2 (.hl7)"}
 
 
 def _verdict_badge(verdict: str) -> str:

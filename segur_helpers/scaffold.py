@@ -65,6 +65,8 @@ sms:                                # where the SMS sent to the professionals' m
   kind: folder                      # one JSON file per SMS (your gateway's store or a test phone's export)
   path: TODO/sms
 # cda: {{testcontenucda: TODO/TestContenuCDA}}   # optional: validate CDA documents with ANS's TestContenuCDA
+# pam: {{url: mllp://TODO:2575, secret_field: OBX[CONNEXION_SECRETE]-5}}   # your admission feed (IHE PAM, DMP/CONF.16.02);
+#                                    # the connexion secrète field is provisional until the French PAM extension is out
 timeouts:
   mail_s: 30                        # wait for a message (s)
   step_s: 90                        # one step (s)

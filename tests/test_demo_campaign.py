@@ -93,8 +93,8 @@ def test_every_caption_names_only_what_its_outline_surrounds(campaign):
                              f"{folder}/{item['name']}: caption names « {missing} », nothing is outlined")
     assert not wrong, "\n".join(wrong)
     assert shots >= 40 and named >= 10, (shots, named)   # the test looks at real captions, not an empty list
-    # DMP/CONF.16: the admission forms are captured with the answer entered, the answer named in the outline
-    cs = next(r for f, r in results(run).items() if f.startswith("DMP_CONF.16"))
+    # DMP/CONF.16 (formerly DMP/CS.01): the admission forms are captured with the answer entered, the answer named in the outline
+    cs = next(r for f, r in results(run).items() if f.startswith("DMP_CONF.16.01"))
     forms = [i for i in cs["evidence"] if i["kind"] == "screenshot" and "formulaire d'admission" in i["caption"].lower()]
     assert [normalise(i["names"][0]) for i in forms] == [normalise("Oui : connexion secrète"), normalise("Non")]
     text = " ".join(pdftotext(run / "DMP_CONF.16.01" / "DMP_CONF.16.01.pdf").split())

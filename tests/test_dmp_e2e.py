@@ -29,7 +29,7 @@ DEFECT_CHECK = {
 def _run(tmp_path, write_params, stack, only=REQS, name="campaign.yaml", **overrides):
     out = tmp_path / "outputs"
     params = write_params(campaign_dict(stack.url, stack.maildir, only=only, dmp={"url": stack.dmp_url},
-                                        **overrides), name)
+                                        pam={"url": stack.pam_url}, **overrides), name)
     before = set((out / "test").iterdir()) if (out / "test").is_dir() else set()
     proc = run_segur("run", str(params), "--outputs", str(out), timeout=900)
     runs = [p for p in (out / "test").iterdir() if p.is_dir() and p not in before]

@@ -56,6 +56,14 @@ MUTATIONS = {  # name: (mutation, accepted by both?)
     "manual without evidence": (_set(R + ("manual",), {2: {"attestation": {"by": "x"}}}), False),
     "manual unknown key": (_set(R + ("manual",), {2: {"evidence": "a.eml", "note": "x"}}), False),
     "attestation unknown key": (_set(R + ("manual",), {2: {"evidence": "a.eml", "attestation": {"who": "x"}}}), False),
+    "pam feed": (_set(("pam",), {"url": "mllp://127.0.0.1:2575", "secret_field": "ZBE-9", "processing_id": "P",
+                                 "timeout_s": 5}), True),
+    "pam obx field": (_set(("pam",), {"url": "mllp://[::1]:2575", "secret_field": "OBX[CS_DMP]-5"}), True),
+    "pam without url": (_set(("pam",), {"secret_field": "ZBE-9"}), False),
+    "pam http url": (_set(("pam",), {"url": "http://127.0.0.1:2575"}), False),
+    "pam bad secret field": (_set(("pam",), {"url": "mllp://h:1", "secret_field": "OBX-five"}), False),
+    "pam unknown key": (_set(("pam",), {"url": "mllp://h:1", "port": 2575}), False),
+    "pam processing": (_set(("pam",), {"url": "mllp://h:1", "processing_id": "X"}), False),
 }
 
 

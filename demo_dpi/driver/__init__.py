@@ -15,6 +15,7 @@ point of this project, see pyproject.toml) or ``driver: demo_dpi.driver:DemoDriv
 | ``identity.py`` | ``federated_login`` (SSI/IAM.80) and the demo OpenID Connect provider's test switch |
 | ``psc.py`` | ``psc`` and ``psc_reconciliation`` (PSC.01, 02, 08, DMP/PSC.01) and the Pro Santé Connect stand-in's test switch |
 | ``patients.py`` | ``patients`` and ``statistics`` (DMP consent, consultation, usage statistics) |
+| ``admissions.py`` | ``admissions`` (the admission feed: HL7 v2.5 ADT messages over MLLP, DMP/CONF.16.02) |
 | ``documents.py`` | ``documents`` (writing, review circuit, DMP feeding, MSSanté) |
 | ``dmp.py``, ``dmp_link.py`` | ``dmp`` (the DMP simulator read as the proof's witness), ``dmp_link`` (its availability) |
 | ``common.py`` | what several capabilities share: the created record's id, the verification link |

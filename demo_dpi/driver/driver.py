@@ -11,6 +11,7 @@ from segur_helpers.drivers.mailboxes import mailbox_from_params
 from segur_helpers.drivers.sms import sms_from_params
 
 from .account_review import DemoAccountReview
+from .admissions import DemoAdmissions
 from .common import created_id, extract_verification, follow_verification
 from .contact import DemoContactChanges
 from .directory_sync import DemoDirectorySync
@@ -75,6 +76,7 @@ class DemoDriver(Driver):
         self.federated_login = DemoFederatedLogin(self)   # SSI/IAM.80
         self.psc = DemoPsc(self)                          # PSC.01, PSC.08, DMP/PSC.01
         self.psc_reconciliation = DemoPscReconciliation(self)  # PSC.02
+        self.admissions = DemoAdmissions(self)            # DMP/CONF.16.02 (IHE PAM admission feed, MLLP)
         self._admin = None
         self._professional = None
         self._contexts = []

@@ -17,7 +17,7 @@ BANNER = "[data-testid=dmp-banner]"
 DMP_STATUS = "[data-testid=dmp-status]"
 AREAS = {"identity": "#identity", "episode": "[data-testid=episode], [data-testid=no-episode]",
          "new_documents": BANNER, "dmp": "#dmp-documents", "local_documents": "#local-documents",
-         "last_visit": "[data-testid=last-visit]", "secret_connection": SECRET}
+         "last_visit": "[data-testid=last-visit]", "secret_connection": SECRET, "dmp_status": DMP_STATUS}
 
 
 async def _text(page, selector: str, *, visible_only: bool = False) -> str:

@@ -23,7 +23,7 @@ from .state import _Run
 
 NOTEBOOK_NAME = "notebook.ipynb"
 ATTEMPTS_DIR = "attempts"
-TEXT_SUFFIXES = {".ipynb", ".json", ".html", ".txt", ".csv", ".eml", ".xml", ".log", ".md", ".yaml"}
+TEXT_SUFFIXES = {".ipynb", ".json", ".html", ".txt", ".csv", ".eml", ".xml", ".log", ".md", ".yaml", ".hl7"}
 
 
 def new_run_dir(outputs: Path, campaign: str) -> tuple[str, Path]:

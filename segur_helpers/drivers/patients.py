@@ -49,7 +49,7 @@ class PatientFileView(View):
     the DMP; ``local_documents``: uniqueId → local identifier of the documents kept in the file;
     ``last_visit``: the date of the patient's last visit as shown ('' if none); ``areas``: selectors of
     the screen's parts a proof may point at (``identity``, ``episode``, ``new_documents``, ``dmp``,
-    ``local_documents``, ``last_visit``), used by :meth:`focus`."""
+    ``dmp_status`` (the refusal or error), ``local_documents``, ``last_visit``), used by :meth:`focus`."""
 
     secret_connection: str = ""
     episode: str = ""
