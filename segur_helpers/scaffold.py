@@ -48,6 +48,7 @@ target:
     username: TODO                  # the administrator's login (demo: admin)
     password: env:DPI_ADMIN_PASSWORD   # read from this environment variable inside the kernel
 driver: {module}:{cls}Driver        # the module next to this file; or yaml:map.yaml (no-code) or demo
+# allowed_dirs: [/srv/recette/maildir]   # files named outside this folder (mailbox, evidence…) must be in one of these
 mailbox:                            # where the professionals' messages are read
   kind: maildir                     # or: kind: imap, host, port, username, password: env:NAME
   path: TODO/maildir                # (the demo DPI's mail sink: outputs/demo-target/maildir)

@@ -32,6 +32,7 @@ def test_init_scaffold_runs_after_filling_in_demo_values(tmp_path, demo_stack):
     data["target"]["url"] = stack.url
     data["target"]["admin"]["username"] = "admin"
     data["mailbox"]["path"] = str(stack.maildir)
+    data["allowed_dirs"] = [str(stack.maildir.parent)]    # the mail sink lives outside the campaign's folder
     params.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     check = run_segur("driver", "check", str(params), env=env)
     assert check.returncode == 1 and "fill in LOGIN_PATH" in check.stdout
