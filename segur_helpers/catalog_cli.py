@@ -16,6 +16,7 @@ Registered on the main parser by :func:`register` (one line in :mod:`segur_helpe
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +69,25 @@ def register(sub) -> None:
 
 # -- import --------------------------------------------------------------------------------------------
 
-def _refuse_existing(path: Path, replace: bool) -> None:
+def _refuse_existing(path: Path, replace: bool, key: str = "--out") -> None:
+    if path.is_dir():
+        raise UserError("is a folder; expected the path of the catalogue file to write (JSON), e.g. rem.json",
+                        file=str(path), key=key)
     if path.exists() and not replace:
         raise UserError("already exists; expected --replace to replace the imported REM", file=str(path))
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UserError(f"cannot be written ({parent} is not a writable folder); expected a writable place",
+                        file=str(path), key=key)
+
+
+def _save(rem, target: Path) -> None:
+    try:
+        rem.save(target)
+    except OSError as exc:
+        raise UserError(f"cannot be written ({exc.strerror or exc}); expected a writable place", file=str(target)) from None
 
 
 def _cmd_import(args) -> int:
@@ -80,7 +97,7 @@ def _cmd_import(args) -> int:
         target = args.out
         _refuse_existing(target, args.replace)
         rem = import_rem(args.file)
-        rem.save(target)
+        _save(rem, target)
         print(f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout) → {target}")
         return 0
     from .params import load_campaign
@@ -88,9 +105,9 @@ def _cmd_import(args) -> int:
     # a justification still to fix (segur justify --check says so) does not block importing the REM
     campaign = load_campaign(args.campaign, problems=[], require_rem=False)
     target = campaign.rem_path or campaign.path.with_name(campaign.path.stem + ".rem.json")
-    _refuse_existing(target, args.replace)
+    _refuse_existing(target, args.replace, key="rem")
     rem = import_rem(args.file)  # everything read and checked before anything is written
-    rem.save(target)
+    _save(rem, target)
     print(f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout) → {target}")
     if campaign.rem_path is None:
         text = campaign.path.read_text(encoding="utf-8")
