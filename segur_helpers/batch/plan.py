@@ -105,7 +105,7 @@ def preflight(params_path: str | Path, only: list[str] | None = None, family=Non
     """All input checks, before anything is written. Raises UserError (one line)."""
     campaign = load_campaign(params_path)
     campaign.check_secrets_available()
-    load_driver_class(campaign.driver, file=str(params_path))
+    load_driver_class(campaign.driver, file=str(params_path), complete=True)
     planned = plan(campaign, only, family, tags)
     find_chromium()
     return campaign, planned
