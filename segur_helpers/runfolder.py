@@ -285,7 +285,7 @@ def verify_run(run_dir: Path, pubkey: Path | None = None) -> Verification:
 def find_run(ref: str | Path, outputs: Path) -> Path:
     """A run given as a folder, or as ``<campaign>/<run-id>`` under the outputs folder."""
     for cand in (Path(ref), outputs / str(ref)):
-        if (cand / RUN_RECORD).is_file():
+        if (cand / RUN_RECORD).is_file() or (cand / MANIFEST).is_file():   # verify says run.json is missing
             return cand.resolve()
     raise UserError("no run.json there; expected a run folder (outputs/<campaign>/<run-id>) or "
                     "<campaign>/<run-id>", key=str(ref))

@@ -27,6 +27,8 @@ class RunBrowser:
 
         self.server = await asyncio.to_thread(ChromiumServer().start)
         self._register("browser-server", self.server.proc.pid if self.server.proc else None)
+        for group in self.server.browser_groups:
+            self._register("browser", group)
         self.browser = await self.pw.chromium.connect(self.server.endpoint)
         return self
 

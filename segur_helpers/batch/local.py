@@ -95,10 +95,17 @@ async def _local_workers(run: _Run, items: list[Planned]) -> None:
             await kernel.stop(now=True)
 
     n = max(1, min(run.options.workers, len(items)))
+    workers = [asyncio.ensure_future(worker(i)) for i in range(n)]
     try:
-        await asyncio.gather(*(worker(i) for i in range(n)))
+        await asyncio.gather(*workers)
         if finishing:
             await asyncio.gather(*list(finishing))
     finally:
+        # interrupted: each worker first ends its own way (kernel stopped, disrupted service restored)
+        for task in workers:
+            task.cancel()
+        await asyncio.wait(workers)
         for task in list(finishing):
             task.cancel()
+        if finishing:
+            await asyncio.wait(list(finishing))

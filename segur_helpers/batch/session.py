@@ -51,6 +51,8 @@ async def _workers(run: _Run, items: list[Planned]) -> str:
     except asyncio.CancelledError:
         if stopped["signal"] is None:
             raise
+        if not task_main.done():          # the workers are still ending (kernels, services): wait for them
+            await asyncio.wait({task_main})
         return "interrupted"
     finally:
         run.stop = None
@@ -89,7 +91,7 @@ def _execute_session(run: _Run, record: dict, planned: list[Planned], items: lis
     try:
         if run.work is not None:
             run.work.enter()
-            for line in reap(run.run_dir.parent, into=run.work):
+            for line in run.work.notes + reap(run.run_dir.parent, into=run.work):
                 print(f"note: {line}", file=sys.stderr, flush=True)
         try:
             return asyncio.run(_session(run, record, planned, items))

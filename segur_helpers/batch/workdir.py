@@ -67,6 +67,7 @@ class RunWork:
         self.run_dir = Path(run_dir)
         self.dir = self.run_dir.parent / WORK_DIR / self.run_dir.name
         self._fd: int | None = None
+        self.notes: list[str] = []
         self._saved_env: dict[str, str | None] = {}
         self._saved_tempdir: str | None = None
 
@@ -90,8 +91,15 @@ class RunWork:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
+        # this run's own earlier session crashed (its --resume, its rerun): what it left is reaped first
+        self.notes = _kill_recorded(self.dir)
+        if self.disrupted():
+            self.notes.append(f"{', '.join(sorted({e['service'] for e in self.disrupted()}))} left disrupted by "
+                              "the crashed session: restored at start")
         for sub in ("tmp", "runtime"):
+            shutil.rmtree(self.dir / sub, ignore_errors=True)
             (self.dir / sub).mkdir(exist_ok=True, mode=0o700)
+        (self.dir / "pids.json").unlink(missing_ok=True)
         return self
 
     @property
@@ -103,8 +111,13 @@ class RunWork:
         self.leave()
         if self._fd is None:
             return
-        if not _read(self.dir / "disrupted.json", []):
-            shutil.rmtree(self.dir, ignore_errors=True)   # a service left disrupted is kept for the next start
+        if not _read(self.dir / "disrupted.json", []):    # a service left disrupted is kept for the next start
+            # a browser process that is still closing may write its profile a moment longer
+            for _ in range(25):
+                shutil.rmtree(self.dir, ignore_errors=True)
+                if not self.dir.exists():
+                    break
+                time.sleep(0.2)
             try:
                 self.dir.parent.rmdir()                   # .work, when no other run has one
             except OSError:
@@ -162,6 +175,36 @@ class RunWork:
         _write(self.dir / "disrupted.json", [e for e in self.disrupted() if e not in entries])
 
 
+def _kill_recorded(folder: Path) -> list[str]:
+    """Kill the processes a session recorded in ``folder`` that are still alive (same start time: never a
+    recycled id), each with its process group, and wait until they are gone."""
+    recorded = [p for p in _read(folder / "pids.json", []) if isinstance(p.get("pid"), int) and p.get("start")]
+    killed = []
+    for p in recorded:
+        if _start_time(p["pid"]) != p["start"]:
+            continue
+        try:
+            if os.getpgid(p["pid"]) == p["pid"]:
+                os.killpg(p["pid"], signal.SIGKILL)   # the browser server's, the browser's or a kernel's group
+            else:
+                os.kill(p["pid"], signal.SIGKILL)
+            killed.append(p)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + 5
+    while killed and time.monotonic() < deadline and any(_start_time(p["pid"]) == p["start"]
+                                                         and not _zombie(p["pid"]) for p in killed):
+        time.sleep(0.05)
+    return [f"{len(killed)} process(es) left by the crashed session {folder.name} stopped"] if killed else []
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def reap(campaign_dir: Path, into: RunWork | None = None) -> list[str]:
     """Clean up after the crashed sessions of a campaign: for every private folder whose lock is free,
     kill the processes it recorded that are still alive, hand its disrupted services over to ``into``
@@ -187,20 +230,7 @@ def reap(campaign_dir: Path, into: RunWork | None = None) -> list[str]:
                 os.close(fd)
             continue
         try:
-            killed = 0
-            for p in _read(folder / "pids.json", []):
-                pid = p.get("pid")
-                if isinstance(pid, int) and p.get("start") and _start_time(pid) == p["start"]:
-                    try:
-                        if os.getpgid(pid) == pid:
-                            os.killpg(pid, signal.SIGKILL)   # the browser server's or a kernel's whole group
-                        else:
-                            os.kill(pid, signal.SIGKILL)
-                        killed += 1
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            if killed:
-                done.append(f"{killed} process(es) left by the crashed session {folder.name} stopped")
+            done.extend(_kill_recorded(folder))
             left = _read(folder / "disrupted.json", [])
             if left and into is not None:
                 into.mark_disrupted(left)
@@ -208,10 +238,6 @@ def reap(campaign_dir: Path, into: RunWork | None = None) -> list[str]:
                             f"{folder.name}: restored at start")
             if left and into is None:
                 continue
-            deadline = time.monotonic() + 5
-            while killed and time.monotonic() < deadline and any(
-                    _start_time(p.get("pid", 0)) == p.get("start") for p in _read(folder / "pids.json", [])):
-                time.sleep(0.05)
             shutil.rmtree(folder, ignore_errors=True)
         finally:
             if fd is not None:
