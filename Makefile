@@ -12,6 +12,8 @@ DMP_PORT ?= 8766
 DMP_CONTROL_PORT ?= 8767
 LDAP_PORT ?= 6636
 OIDC_PORT ?= 8768
+SMS_PORT ?= 8769
+PSC_PORT ?= 8770
 
 .PHONY: setup demo demo-justification test lab clean-demo
 
@@ -20,14 +22,17 @@ setup:
 
 # The demo administrator password is a fresh random value unless you export one: it lives only in
 # the environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD).
-# The demo directory (slapd, LDAPS) and identity provider (OpenID Connect) get their passwords the same way.
+# The demo directory (slapd, LDAPS), identity provider (OpenID Connect) and Pro Santé Connect stand-in get
+# their passwords the same way.
 demo: setup
 	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) -- \
+	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
 test:
@@ -40,8 +45,10 @@ lab: setup
 	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
 	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) -- \
+	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) -- \
 	  $(BIN)/python -m segur_helpers.cli lab params/demo.yaml
 
 clean-demo:

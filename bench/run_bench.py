@@ -185,10 +185,12 @@ def main(argv=None) -> int:
             # 1. demo campaign, then a synthetic one, against the naive loop
             from demo_dpi.stack import DemoStack
 
-            for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+            for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD",
+                        "DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD"):
                 os.environ.setdefault(var, "bench-" + secrets.token_urlsafe(12))
-            # the whole demo target, as make demo starts it: DMP simulator, directory, identity provider
-            stack = DemoStack(work / "demo-target", with_dmp=True, with_ldap=True, with_oidc=True).start(timeout=60)
+            # the whole demo target, as make demo starts it: DMP simulator, directory, identity providers
+            stack = DemoStack(work / "demo-target", with_dmp=True, with_ldap=True, with_oidc=True,
+                              with_psc=True).start(timeout=60)
             try:
                 params = demo_params(stack, work)
                 n_demo = sum(len(__import__("segur_helpers.catalog", fromlist=["get"]).get(r).scenarios)

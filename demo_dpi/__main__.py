@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from . import KNOWN_DEFECTS
+from . import DEFECT_ALIASES, KNOWN_DEFECTS, defect_name
 from .app import Settings, create_app
 
 
@@ -30,10 +30,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds between a document's validation and its background send to the DMP")
     ap.add_argument("--code-ttl", type=int, default=900, help="lifetime of verification links, seconds")
     ap.add_argument("--dmp-url", default="", help="base URL of the DMP (simulator: python -m demo_dpi.dmp_sim)")
+    ap.add_argument("--sms-url", default="", help="base URL of the SMS gateway (stand-in: python -m demo_dpi.smsgateway)")
     ap.add_argument("--defect", action="append", default=[], metavar="REQ",
                     help="switch a requirement's behaviour off: " + "; ".join(
                         f"{k}: {v}" for k, v in KNOWN_DEFECTS.items()))
     args = ap.parse_args(argv)
+    for old in (d for d in args.defect if d in DEFECT_ALIASES):
+        print(f"notice: --defect {old} is now --defect {defect_name(old)}", file=sys.stderr)
+    args.defect = [defect_name(d) for d in args.defect]
     unknown = [d for d in args.defect if d not in KNOWN_DEFECTS]
     if unknown:
         print(f"error: --defect {unknown[0]}: expected one of {', '.join(KNOWN_DEFECTS)}", file=sys.stderr)
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                         public_url=args.public_url or f"http://{args.host}:{args.port}",
                         smtp_host=args.smtp_host, smtp_port=args.smtp_port, code_ttl_s=args.code_ttl,
                         defects=set(args.defect), dmp_url=args.dmp_url, mss_nil=args.mss_nil,
-                        dmp_send_delay_s=args.dmp_send_delay)
+                        dmp_send_delay_s=args.dmp_send_delay, sms_url=args.sms_url)
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"demo_dpi on http://{args.host}:{args.port} (defects: {', '.join(args.defect) or 'none'})", flush=True)

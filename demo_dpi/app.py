@@ -21,6 +21,17 @@ RPPS_RE = re.compile(r"^\d{11}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def normalise_mobile(text: str) -> str | None:
+    """A mobile number as typed (``06 39 98 00 42``, ``+33 6 39 98 00 42``) in international form
+    (``+33639980042``); '' for no number, None when it is not a mobile number."""
+    compact = re.sub(r"[\s.\-()]", "", text or "")
+    if not compact:
+        return ""
+    if re.fullmatch(r"0[67]\d{8}", compact):
+        return "+33" + compact[1:]
+    return compact if re.fullmatch(r"\+[1-9]\d{7,14}", compact) else None
+
+
 @dataclass
 class FeatureContext:
     """What a feature module gets to add its screens: settings, DB access and the page helpers.
@@ -36,6 +47,8 @@ class FeatureContext:
     admin_required: object  # decorator for administrator-only views
     send_mail: object       # (EmailMessage) -> None, through the configured SMTP server
     nav: list               # (label, endpoint) links added to the header
+    login_options: list = field(default_factory=list)  # HTML blocks added to the professionals' sign-in page
+    dmp_auth: list = field(default_factory=list)       # () -> headers authorising the DPI's DMP calls
 
 
 # Feature modules registered by create_app (dotted names relative to this package).
@@ -47,6 +60,7 @@ FEATURES: list[str] = [
     "feature_access",           # identity and roles of an account (SSI/IAM.80, 83, 85)
     "feature_directory_sync",   # SSI/IAM.83, SSI/IAM.85 (LDAPS directory, see demo_dpi.ldap_server)
     "feature_oidc_login",       # SSI/IAM.80 (OpenID Connect provider, see demo_dpi.oidc_provider)
+    "feature_psc_login",        # PSC.01, 02, 08, DMP/PSC.01 (Pro Santé Connect, see demo_dpi.psc_provider)
 ]
 
 
@@ -65,6 +79,8 @@ class Settings:
     mss_from: str = "Demo DPI <dpi.demo@etablissement.demo-mssante.test>"  # the DPI's MSSanté mailbox
     mss_nil: str = "DEMO-SEGUR-NIL-0042"  # Ségur registration number, sent as X-MSS-NIL
     dmp_send_delay_s: float = 2.0  # validated documents leave for the DMP after this delay (user may cancel)
+    sms_url: str = ""         # the SMS gateway (stand-in: demo_dpi.smsgateway); '' = the DPI sends no SMS
+    sms_from: str = "DemoDPI"  # the alphanumeric sender of the DPI's SMS
 
 
 LAYOUT = """<!doctype html>
@@ -123,6 +139,7 @@ NEW_ACCOUNT = """<h1>Déclarer un compte de professionnel</h1>
  {% for p in professions %}<option {% if p == f.profession %}selected{% endif %}>{{ p }}</option>{% endfor %}</select>
  <label for="rpps">N° RPPS</label><input id="rpps" name="rpps" value="{{ f.rpps }}" pattern="[0-9]{11}" required>
  <label for="email">Adresse de messagerie</label><input id="email" name="email" type="email" value="{{ f.email }}" required>
+ <label for="mobile">N° de mobile (facultatif)</label><input id="mobile" name="mobile" type="tel" value="{{ f.mobile }}" placeholder="06 12 34 56 78">
  <span></span><button type="submit" id="create-account">Créer le compte</button>
 </form>"""
 
@@ -132,6 +149,7 @@ ACCOUNT = """<h1>Compte n° {{ a.id }} — {{ a.prenom }} {{ a.nom }}</h1>
  <dt>Profession</dt><dd>{{ a.profession }}</dd><dt>N° RPPS</dt><dd>{{ a.rpps }}</dd>
  <dt>Adresse de messagerie</dt><dd data-testid="email">{{ a.email }}</dd>
  <dt>Statut de l'adresse</dt><dd>""" + STATUS + """</dd>
+ <dt>N° de mobile</dt><dd data-testid="mobile">{{ a.mobile or '—' }}</dd>
  <dt>Créé le</dt><dd>{{ a.created_at }}</dd>
  <dt>Vérifiée le</dt><dd>{{ a.verified_at or '—' }}</dd>
 </dl>"""
@@ -236,7 +254,7 @@ def create_app(settings: Settings) -> Flask:
     @app.route("/accounts/new", methods=["GET", "POST"])
     @admin_required
     def new_account():
-        f = {k: request.form.get(k, "").strip() for k in ("nom", "prenom", "profession", "rpps", "email")}
+        f = {k: request.form.get(k, "").strip() for k in ("nom", "prenom", "profession", "rpps", "email", "mobile")}
         if request.method == "GET":
             f["profession"] = PROFESSIONS[0]
             return page("Nouveau compte", NEW_ACCOUNT, f=f, professions=PROFESSIONS)
@@ -249,15 +267,18 @@ def create_app(settings: Settings) -> Flask:
             errors.append("Le n° RPPS doit comporter 11 chiffres.")
         if not EMAIL_RE.match(f["email"]):
             errors.append("Adresse de messagerie invalide.")
+        mobile = normalise_mobile(f["mobile"])
+        if mobile is None:
+            errors.append("N° de mobile invalide : 10 chiffres commençant par 06 ou 07, ou +indicatif international.")
         if errors:
             for e in errors:
                 flash("error", e)
             return page("Nouveau compte", NEW_ACCOUNT, 400, f=f, professions=PROFESSIONS)
         defective = "SSI/IE.31" in settings.defects
         cur = conn().execute(
-            "INSERT INTO accounts(nom, prenom, profession, rpps, email, email_verified, verified_at) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (f["nom"], f["prenom"], f["profession"], f["rpps"], f["email"], 1 if defective else 0,
+            "INSERT INTO accounts(nom, prenom, profession, rpps, email, mobile, email_verified, verified_at) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (f["nom"], f["prenom"], f["profession"], f["rpps"], f["email"], mobile or None, 1 if defective else 0,
              datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if defective else None))
         account_id = cur.lastrowid
         if defective:

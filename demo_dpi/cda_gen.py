@@ -130,31 +130,49 @@ def document_pdf(doc: dict, patient: dict, doc_type: DocType) -> bytes:
     return pdf_document(f"{doc_type.label} - {doc['title']}", lines)
 
 
+def document_title(doc_type: DocType, when: datetime, patient: dict) -> str:
+    """The title the DPI gives a document it sends to the DMP: its type, its date and the patient's
+    birth name and first name (the naming rule the REM names for ClinicalDocument/title)."""
+    return f"{doc_type.label} du {when.astimezone(PARIS):%d/%m/%Y} - {patient['nom'].upper()} {patient['prenom']}"
+
+
 def build_cda(doc: dict, patient: dict, doc_type: DocType, *, when: datetime, pdf: bytes,
               defective: bool = False) -> bytes:
-    """The CDA R2 N1 XML of a validated document.
+    """The CDA R2 N1 XML of a validated document, valid against ANS's CDA schema and "structuration
+    minimale" schematron (TestContenuCDA): INS traits, author's civility and specialty, documented act
+    with its performer, encounter.
 
-    ``defective`` (demo defect of the CDA conformity requirement): the CI-SIS templateId is left out
-    and a lettre de liaison is coded as a compte rendu d'hospitalisation.
+    ``defective`` (demo defect of the CDA conformity requirement): the CI-SIS templateId is left out and
+    the model's own templateId declared (which level 1 does not admit), a lettre de liaison is coded as a
+    compte rendu d'hospitalisation, and the title is the free text the author typed (no type, date or
+    patient name).
     """
-    templates = [t for t in HEADER_TEMPLATES if not (defective and t == TEMPLATE_CI_SIS)]
-    if doc_type.template:
-        templates.append(doc_type.template)
+    # Level 1 (nonXMLBody): the IHE XDS-SD templateId stands for the document's own model, so only the
+    # three header templateIds are declared (CI-SIS, volet Structuration minimale).
+    templates = list(HEADER_TEMPLATES)
+    if defective:  # the CI-SIS declaration is lost and the model's own templateId added where it has no place
+        templates = [t for t in templates if t != TEMPLATE_CI_SIS] + ([doc_type.template] if doc_type.template else [])
     code, display = doc_type.loinc, doc_type.loinc_display
     if defective and doc_type.code == "LDL":
         code, display = LOINC_CRH, "CR d'hospitalisation"
     ts = _ts(when)
+    title = doc["title"] if defective else document_title(doc_type, when, patient)
     body = "\n".join(textwrap.wrap(base64.b64encode(pdf).decode("ascii"), 76))
     author_id = "8" + doc["author_rpps"]
     gender = {"F": "F", "M": "M"}.get(patient["sex"], "U")
-    set_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-dpi/document/{doc['uuid']}"))
+    set_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-dpi/document/{doc['uuid']}")).upper()
+    first_given = (patient["prenom"].split() or [patient["prenom"]])[0]
+    birthplace = patient["ins"][5:10]  # the NIR's department and commune: the birthplace's COG code
+    author_name = (f"<name><given>{escape(doc['author_prenom'])}</given><family>{escape(doc['author_nom'])}</family>"
+                   "<suffix>DR</suffix></name>")
+    organization = f'<id root="{OID_FINESS}" extension="{FINESS}"/>\n        <name>{ESTABLISHMENT}</name>'
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <realmCode code="FR"/>
   <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
 {''.join(f'  <templateId root="{t}"/>{chr(10)}' for t in templates)}  <id root={_a(doc['uuid'])}/>
   <code code={_a(code)} codeSystem="2.16.840.1.113883.6.1" codeSystemName="LOINC" displayName={_a(display)}/>
-  <title>{escape(doc['title'])}</title>
+  <title>{escape(title)}</title>
   <effectiveTime value="{ts}"/>
   <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25" displayName="Normal"/>
   <languageCode code="fr-FR"/>
@@ -165,9 +183,10 @@ def build_cda(doc: dict, patient: dict, doc_type: DocType, *, when: datetime, pd
       <id root="{OID_INS_NIR_TEST}" extension={_a(patient['ins'])}/>
       <id root="{OID_DEMO_IPP}" extension={_a(patient['ipp'])}/>
       <patient>
-        <name><family qualifier="BR">{escape(patient['nom'])}</family><given>{escape(patient['prenom'])}</given></name>
+        <name><family qualifier="BR">{escape(patient['nom'])}</family><given>{escape(patient['prenom'])}</given><given qualifier="BR">{escape(first_given)}</given></name>
         <administrativeGenderCode code="{gender}" codeSystem="2.16.840.1.113883.5.1"/>
         <birthTime value={_a(patient['birth_date'])}/>
+        <birthplace><place><addr><county>{escape(birthplace)}</county></addr></place></birthplace>
       </patient>
     </patientRole>
   </recordTarget>
@@ -175,13 +194,12 @@ def build_cda(doc: dict, patient: dict, doc_type: DocType, *, when: datetime, pd
     <time value="{ts}"/>
     <assignedAuthor>
       <id root="{OID_IDNAT_PS}" extension={_a(author_id)}/>
-      <code code="10" codeSystem="1.2.250.1.71.1.2.7" displayName="Médecin"/>
+      <code code="G15_10" codeSystem="1.2.250.1.213.1.1.4.5" displayName="Médecin"/>
       <assignedPerson>
-        <name><prefix>Dr</prefix><family>{escape(doc['author_nom'])}</family><given>{escape(doc['author_prenom'])}</given></name>
+        {author_name}
       </assignedPerson>
       <representedOrganization>
-        <id root="{OID_FINESS}" extension="{FINESS}"/>
-        <name>{ESTABLISHMENT}</name>
+        {organization}
       </representedOrganization>
     </assignedAuthor>
   </author>
@@ -199,15 +217,38 @@ def build_cda(doc: dict, patient: dict, doc_type: DocType, *, when: datetime, pd
     <assignedEntity>
       <id root="{OID_IDNAT_PS}" extension={_a(author_id)}/>
       <assignedPerson>
-        <name><prefix>Dr</prefix><family>{escape(doc['author_nom'])}</family><given>{escape(doc['author_prenom'])}</given></name>
+        {author_name}
       </assignedPerson>
     </assignedEntity>
   </legalAuthenticator>
   <documentationOf>
     <serviceEvent>
       <effectiveTime><low value="{ts[:8]}"/><high value="{ts[:8]}"/></effectiveTime>
+      <performer typeCode="PRF">
+        <assignedEntity>
+          <id root="{OID_IDNAT_PS}" extension={_a(author_id)}/>
+          <assignedPerson>
+            {author_name}
+          </assignedPerson>
+          <representedOrganization>
+            {organization}
+            <standardIndustryClassCode code="ETABLISSEMENT" codeSystem="1.2.250.1.213.1.1.4.9" displayName="Etablissement de santé"/>
+          </representedOrganization>
+        </assignedEntity>
+      </performer>
     </serviceEvent>
   </documentationOf>
+  <componentOf>
+    <encompassingEncounter>
+      <effectiveTime><low value="{ts[:8]}"/></effectiveTime>
+      <location>
+        <healthCareFacility>
+          <id root="{OID_FINESS}" extension="{FINESS}"/>
+          <code code="SA01" codeSystem="1.2.250.1.71.4.2.4" displayName="Etablissement public de santé"/>
+        </healthCareFacility>
+      </location>
+    </encompassingEncounter>
+  </componentOf>
   <component>
     <nonXMLBody>
       <text mediaType="application/pdf" representation="B64">

@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     rpps TEXT NOT NULL,
     email TEXT NOT NULL,
     email_verified INTEGER NOT NULL DEFAULT 0,
+    mobile TEXT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     verified_at TEXT
 );
@@ -59,3 +60,6 @@ def init(path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with connect(path) as conn:
         conn.executescript(SCHEMA)
+        # a database made before accounts had a mobile number
+        if "mobile" not in {row["name"] for row in conn.execute("PRAGMA table_info(accounts)")}:
+            conn.execute("ALTER TABLE accounts ADD COLUMN mobile TEXT")

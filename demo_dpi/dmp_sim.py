@@ -67,6 +67,25 @@ The API (stable: other modules and tests build on it)
 
 A client may send ``X-PS-Identifier: <RPPS>`` (the professional acting); it is kept in the log.
 
+The professional's Pro Santé Connect identity (``--psc-issuer``)
+----------------------------------------------------------------
+Like a DMP API protected as the CI-SIS volume on securing REST APIs describes it (OAuth 2.0 token
+exchange, RFC 8693, the ``subject_token`` being the professional's PSC access token), the simulator has
+an authorization server:
+
+``POST /as/token``  form ``grant_type=urn:ietf:params:oauth:grant-type:token-exchange``,
+``subject_token=<PSC access token>``, ``subject_token_type=urn:ietf:params:oauth:token-type:access_token``,
+``client_id``. The simulator introspects the subject token at PSC (RFC 7662, with its own PSC client:
+``$DMP_SIM_PSC_CLIENT_ID`` / ``$DMP_SIM_PSC_CLIENT_SECRET``) and reads PSC's user-info with it; if the
+token is active it answers ``{"access_token", "issued_token_type", "token_type": "Bearer",
+"expires_in"}``, else ``400 {"error": "invalid_grant"}``. (The volume's mutual TLS with the structure's
+certificate is not simulated.)
+
+A request to ``/fhir/…`` with ``Authorization: Bearer <that token>`` is attributed to the professional:
+the log's ``auth``, ``psc_subject`` (PSC ``sub``), ``psc_idnat`` (``SubjectNameID``) and ``token_fp``
+(first 12 hex digits of the SHA-256 of the DMP token, never the token) say who; an unknown or expired
+bearer token gets ``401``. Requests without ``Authorization`` are served as before (``auth`` ``aucune``).
+
 Test patients with a special situation (feeding)
 ------------------------------------------------
 Like the DMP test platform's test plan, a few fictitious INS have a fixed situation
@@ -86,9 +105,12 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import hashlib
 import json
 import logging
+import os
 import re
+import secrets
 import sqlite3
 import sys
 import threading
@@ -130,9 +152,24 @@ CREATE TABLE IF NOT EXISTS transactions (
     query TEXT NOT NULL,
     patient TEXT,
     actor TEXT,
-    status INTEGER
+    status INTEGER,
+    auth TEXT,
+    psc_subject TEXT,
+    psc_idnat TEXT,
+    token_fp TEXT
+);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    psc_subject TEXT NOT NULL,
+    psc_idnat TEXT,
+    name TEXT,
+    client_id TEXT,
+    expires_at REAL NOT NULL
 );
 """
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+TOKEN_LIFETIME_S = 300
 _DATE_RE = re.compile(r"^(ge|gt|le|lt|eq)?(\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?)$")
 
 
@@ -154,13 +191,23 @@ def _strip_system(value: str) -> tuple[str, str]:
     return "", value
 
 
-def create_app(db_path: str) -> Flask:
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def create_app(db_path: str, psc: dict | None = None) -> Flask:
+    """``psc``: ``{"issuer", "discovery_path", "client_id", "client_secret"}`` of Pro Santé Connect, to
+    verify the tokens a DPI exchanges at ``/as/token`` (None: no token exchange)."""
     app = Flask(__name__)
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
     with sqlite3.connect(db_path) as c:
         c.execute("PRAGMA journal_mode=WAL")
         c.executescript(SCHEMA)
+        have = {r[1] for r in c.execute("PRAGMA table_info(transactions)")}
+        for column in ("auth", "psc_subject", "psc_idnat", "token_fp"):  # a database of an earlier version
+            if column not in have:
+                c.execute(f"ALTER TABLE transactions ADD COLUMN {column} TEXT")
 
     def connect() -> sqlite3.Connection:
         c = sqlite3.connect(db_path, timeout=10, isolation_level=None)
@@ -174,12 +221,74 @@ def create_app(db_path: str) -> Flask:
         if request.path.startswith("/admin/") or request.path == "/health":
             return resp
         patient = request.args.get("patient.identifier") or getattr(g, "patient", None)
-        conn().execute("INSERT INTO transactions(at, method, path, query, patient, actor, status) "
-                       "VALUES (?,?,?,?,?,?,?)",
+        who = getattr(g, "who", None) or {}
+        conn().execute("INSERT INTO transactions(at, method, path, query, patient, actor, status, auth, psc_subject, "
+                       "psc_idnat, token_fp) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (_now(), request.method, request.path, request.query_string.decode(errors="replace"),
                         _strip_system(patient)[1] if patient else None, request.headers.get("X-PS-Identifier"),
-                        resp.status_code))
+                        resp.status_code, who.get("auth", "aucune"), who.get("psc_subject"), who.get("psc_idnat"),
+                        who.get("token_fp")))
         return resp
+
+    @app.before_request
+    def _bearer():
+        """A ``/fhir/`` request with a bearer token is the professional's: unknown or expired → 401."""
+        auth = request.headers.get("Authorization", "")
+        if not request.path.startswith("/fhir/") or not auth:
+            return None
+        token = auth[7:].strip() if auth.startswith("Bearer ") else ""
+        row = conn().execute("SELECT * FROM access_tokens WHERE token_sha256=?", (_sha(token),)).fetchone() \
+            if token else None
+        if row is None or row["expires_at"] < time.time():
+            g.who = {"auth": "jeton refusé (inconnu ou expiré)"}
+            body, status = _outcome(401, "invalid or expired bearer token")
+            return body, status, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        g.who = {"auth": "Bearer (jeton DMP issu de l'échange du jeton Pro Santé Connect)",
+                 "psc_subject": row["psc_subject"], "psc_idnat": row["psc_idnat"], "token_fp": _sha(token)[:12]}
+        return None
+
+    psc_meta: dict = {}
+
+    def psc_call(name: str, **kw):
+        import requests
+
+        if not psc_meta:
+            url = psc["issuer"].rstrip("/") + psc.get("discovery_path", "/.well-known/wallet-openid-configuration")
+            psc_meta.update(requests.get(url, timeout=10).json())
+        return requests.post(psc_meta[name], timeout=10, **kw) if name == "introspection_endpoint" else \
+            requests.get(psc_meta[name], timeout=10, **kw)
+
+    @app.post("/as/token")
+    def token_exchange():
+        """RFC 8693: the professional's PSC access token exchanged for a DMP access token."""
+        form = request.form
+        if form.get("grant_type") != TOKEN_EXCHANGE:
+            return {"error": "unsupported_grant_type"}, 400
+        if form.get("subject_token_type") != ACCESS_TOKEN_TYPE or not form.get("subject_token"):
+            return {"error": "invalid_request", "error_description": "subject_token (PSC access token) expected"}, 400
+        if not psc:
+            return {"error": "invalid_request", "error_description": "no Pro Santé Connect configured"}, 400
+        subject = form["subject_token"]
+        try:
+            active = psc_call("introspection_endpoint", data={"token": subject},
+                              auth=(psc["client_id"], psc["client_secret"])).json()
+            info = psc_call("userinfo_endpoint", headers={"Authorization": f"Bearer {subject}"})
+            info = info.json() if info.status_code == 200 else {}
+        except Exception as exc:  # noqa: BLE001 — PSC unreachable: the exchange fails, the DMP stays up
+            g.who = {"auth": "échange refusé (PSC injoignable)"}
+            return {"error": "temporarily_unavailable", "error_description": type(exc).__name__}, 503
+        if not active.get("active") or not info.get("sub") or info.get("sub") != active.get("sub"):
+            g.who = {"auth": "échange refusé (jeton PSC inactif)"}
+            return {"error": "invalid_grant", "error_description": "the PSC access token is not active"}, 400
+        token = secrets.token_urlsafe(32)
+        name = f"{info.get('given_name', '')} {info.get('family_name', '')}".strip()
+        conn().execute("INSERT INTO access_tokens(token_sha256, psc_subject, psc_idnat, name, client_id, expires_at) "
+                       "VALUES (?,?,?,?,?,?)", (_sha(token), info["sub"], info.get("SubjectNameID"), name,
+                                               form.get("client_id"), time.time() + TOKEN_LIFETIME_S))
+        g.who = {"auth": "échange de jeton (RFC 8693), jeton PSC vérifié auprès de Pro Santé Connect",
+                 "psc_subject": info["sub"], "psc_idnat": info.get("SubjectNameID"), "token_fp": _sha(token)[:12]}
+        return {"access_token": token, "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME_S}, 200, {"Cache-Control": "no-store"}
 
     def public(row: sqlite3.Row) -> dict:
         return json.loads(row["resource"])
@@ -432,8 +541,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", required=True, help="SQLite file (created if absent)")
     ap.add_argument("--control-port", type=int, default=None,
                     help="port of the control listener that stops/starts the DMP service")
+    ap.add_argument("--psc-issuer", default="", help="Pro Santé Connect's issuer, to verify exchanged tokens "
+                    "(client from $DMP_SIM_PSC_CLIENT_ID / $DMP_SIM_PSC_CLIENT_SECRET)")
+    ap.add_argument("--psc-discovery-path", default="/.well-known/wallet-openid-configuration")
     args = ap.parse_args(argv)
-    app = create_app(args.db)
+    psc = None
+    if args.psc_issuer:
+        if not os.environ.get("DMP_SIM_PSC_CLIENT_SECRET"):
+            print("error: environment variable DMP_SIM_PSC_CLIENT_SECRET is unset; expected the DMP's PSC client "
+                  "secret", file=sys.stderr)
+            return 2
+        psc = {"issuer": args.psc_issuer, "discovery_path": args.psc_discovery_path,
+               "client_id": os.environ.get("DMP_SIM_PSC_CLIENT_ID", "demo-dmp"),
+               "client_secret": os.environ["DMP_SIM_PSC_CLIENT_SECRET"]}
+    app = create_app(args.db, psc)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     service = StoppableService(app, args.port)
     service.start()

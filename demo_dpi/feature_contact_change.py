@@ -2,15 +2,20 @@
 
 The administrator, at the professional's request, enters the new address on the account's
 "Coordonnées" screen. The new address stays *pending* until the professional uses the single-use
-link (or code) sent to it, exactly as at registration (SSI/IE.31), and a notice goes to the old
-address at once, so that the owner of the old address learns of the change and can object.
+link (or code) sent to it, exactly as at registration (SSI/IE.31), and the change is notified at once
+to the old address (e-mail) and to the account's other coordinate, its mobile number (SMS through the
+SMS gateway, ``--sms-url``), so that the professional learns of the change and can object.
 
 Defect ``SSI/IE.32``: the new address replaces the old one at once, verified, and nobody is told.
+Defect ``SSI/IE.32-sms``: the old address is notified but the mobile is not (no SMS).
 """
 from __future__ import annotations
 
+import json
 import secrets
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -20,6 +25,7 @@ from flask import abort, redirect, request, url_for
 from .app import EMAIL_RE
 
 DEFECT = "SSI/IE.32"
+DEFECT_SMS = "SSI/IE.32-sms"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contact_changes (
@@ -39,6 +45,7 @@ CONTACT = """<h1>Coordonnées du compte n° {{ a.id }} — {{ a.prenom }} {{ a.n
 <dl id="contact-detail">
  <dt>Adresse de messagerie active</dt><dd data-testid="active-email">{{ a.email }}</dd>
  <dt>Statut de l'adresse active</dt><dd>{% if a.email_verified %}<span class="badge ok" data-testid="active-status">Adresse vérifiée</span>{% else %}<span class="badge pending" data-testid="active-status">Adresse en attente de vérification</span>{% endif %}</dd>
+ <dt>N° de mobile</dt><dd data-testid="mobile">{{ a.mobile or 'aucun' }}</dd>
  <dt>Modification en cours</dt><dd data-testid="pending-change">{% if pending %}<span class="badge pending">Nouvelle adresse {{ pending.new_email }} en attente de vérification</span> (demandée le {{ pending.requested_at }} ; l'adresse active reste {{ a.email }})
  {% else %}aucune{% endif %}</dd>
 </dl>
@@ -48,7 +55,8 @@ CONTACT = """<h1>Coordonnées du compte n° {{ a.id }} — {{ a.prenom }} {{ a.n
  <span></span><button type="submit" id="request-change">Demander la modification</button>
 </form>
 <p style="font-size:13px;color:#4a5a6a">La nouvelle adresse ne sera active qu'après sa vérification par le
-professionnel (lien à usage unique envoyé à cette adresse) ; un avis de modification est envoyé à l'adresse actuelle.</p>"""
+professionnel (lien à usage unique envoyé à cette adresse) ; la modification est notifiée à l'adresse actuelle
+et, par SMS, au n° de mobile du compte.</p>"""
 
 VERIFY = """<h1>Vérification de la nouvelle adresse de messagerie</h1>
 <div class="flash {{ kind }}" data-testid="verify-result"><span class="badge {{ badge }}">{{ outcome }}</span> {{ detail }}</div>"""
@@ -80,6 +88,19 @@ def register(app, ctx) -> None:
         msg["Message-ID"] = make_msgid(domain="demo-dpi.test")
         msg.set_content(body)
         ctx.send_mail(msg)
+
+    def _sms(to: str, text: str) -> None:
+        """Send an SMS through the gateway's JSON API (POST /v1/messages); OSError when it is not sent."""
+        if not s.sms_url:
+            raise OSError("no SMS gateway configured (--sms-url)")
+        body = json.dumps({"from": s.sms_from, "to": to, "text": text}).encode("utf-8")
+        req = urllib.request.Request(s.sms_url.rstrip("/") + "/v1/messages", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                resp.read()
+        except urllib.error.HTTPError as exc:
+            raise OSError(f"SMS gateway answered {exc.code}: {exc.read()[:200]!r}") from None
 
     def _pending(account_id: int):
         return ctx.conn().execute(
@@ -119,7 +140,7 @@ def register(app, ctx) -> None:
                   f"{link}\n\nCode de vérification : {code}\n\n"
                   f"Ce lien et ce code ne servent qu'une fois et expirent dans {minutes} minutes.\n"
                   "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n— Demo DPI\n")
-            _mail(a["email"], "Avis de modification de votre adresse de messagerie — Demo DPI",
+            _mail(a["email"], "Notification de modification de votre adresse de messagerie — Demo DPI",
                   f"Bonjour {a['prenom']} {a['nom']},\n\n"
                   "Une demande de modification de l'adresse de messagerie de votre compte Demo DPI vient\n"
                   f"d'être enregistrée : la nouvelle adresse indiquée est {_mask(new)}.\n"
@@ -130,8 +151,18 @@ def register(app, ctx) -> None:
             app.logger.error("contact change mails not sent: %s", exc)
             ctx.flash("error", "Demande enregistrée, mais les messages n'ont pas pu être envoyés.")
         else:
-            ctx.flash("info", f"Demande enregistrée : un lien de vérification a été envoyé à {new} et un avis "
-                              f"de modification à {a['email']}.")
+            ctx.flash("info", f"Demande enregistrée : un lien de vérification a été envoyé à {new} et la "
+                              f"modification a été notifiée à {a['email']}.")
+        if a["mobile"] and DEFECT_SMS not in s.defects:
+            try:
+                _sms(a["mobile"], "Demo DPI : une modification de l'adresse de messagerie de votre compte a été "
+                                  f"demandée (nouvelle adresse {_mask(new)}). Si ce n'est pas vous, prévenez "
+                                  "l'administrateur.")
+            except OSError as exc:
+                app.logger.error("contact change SMS not sent: %s", exc)
+                ctx.flash("error", "La notification par SMS au n° de mobile du compte n'a pas pu être envoyée.")
+            else:
+                ctx.flash("info", f"La modification a aussi été notifiée par SMS au {a['mobile']}.")
         return redirect(url_for("contact_change", account_id=account_id))
 
     @app.get("/contact/verify")

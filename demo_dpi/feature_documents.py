@@ -10,7 +10,7 @@ validated document can also be sent through MSSanté (SMTP here), every message 
 ``/aide/circuit-des-documents`` documents the whole circuit and its actors; every screen links to it.
 
 Defects (``demo_dpi.KNOWN_DEFECTS``): ``HOP VA 1.06`` drops the review stage from that page;
-``CDA/N1.01`` produces LDLs coded as CRH without the CI-SIS templateId; ``MSS/CONF.16`` omits the
+``DMP/CONF.04`` produces LDLs coded as CRH without the CI-SIS templateId; ``MSS/CONF.16`` omits the
 ``X-MSS-NIL`` header; ``HOP VA 1.04`` leaves "Envoyer au DMP" unticked by default.
 """
 from __future__ import annotations
@@ -371,7 +371,7 @@ def register(app, ctx) -> None:
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         doc = dict(d) | {"validated_at_local": _local(stamp)}
         pdf = document_pdf(doc, dict(p), t)
-        cda = build_cda(doc, dict(p), t, when=now, pdf=pdf, defective="CDA/N1.01" in defects)
+        cda = build_cda(doc, dict(p), t, when=now, pdf=pdf, defective="DMP/CONF.04" in defects)
         c = ctx.conn()
         c.execute("UPDATE circuit_documents SET status='valide', validated_at=?, cda=? WHERE id=?", (stamp, cda, doc_id))
         event(doc_id, author(d) + " — validation", "Validation du document", "document CDA R2 N1 produit")

@@ -16,8 +16,6 @@ application opens a session).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import secrets
@@ -28,6 +26,7 @@ from urllib.parse import urlencode
 from flask import redirect, request, session, url_for
 
 from . import iam
+from .oidc_client import InvalidToken, RelyingParty, fmt_time, pkce_pair
 
 DEFECT = "SSI/IAM.80"
 
@@ -61,36 +60,14 @@ def config() -> dict | None:
             "client_secret": os.environ.get("DEMO_DPI_OIDC_CLIENT_SECRET", "")}
 
 
-def _fmt_time(ts) -> str:
-    try:
-        return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (TypeError, ValueError):
-        return str(ts)
-
-
 def register(app, ctx) -> None:
-    import requests
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-    from joserfc.jwk import KeySet
-
     from . import db
 
     with db.connect(ctx.settings.db_path) as c:
         iam.init(c)
     conf = config()
     s = ctx.settings
-    cache: dict = {}
-
-    def metadata() -> dict:
-        if "meta" not in cache:
-            r = requests.get(f"{conf['issuer']}/.well-known/openid-configuration", timeout=10)
-            r.raise_for_status()
-            meta = r.json()
-            if meta.get("issuer") != conf["issuer"]:
-                raise ValueError("the discovery document names another issuer")
-            cache["meta"] = meta
-        return cache["meta"]
+    rp = RelyingParty(conf["issuer"], conf["client_id"], conf["client_secret"]) if conf else None
 
     def redirect_uri() -> str:
         return f"{s.public_url.rstrip('/')}/oidc/callback"
@@ -108,9 +85,8 @@ def register(app, ctx) -> None:
     def oidc_login():
         if conf is None:
             return refuse("aucun fournisseur d'identité n'est configuré", 404)
-        meta = metadata()
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        meta = rp.metadata()
+        verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         session["oidc"] = {"state": state, "nonce": nonce, "verifier": verifier, "at": time.time()}
         params = {"response_type": "code", "client_id": conf["client_id"], "redirect_uri": redirect_uri(),
@@ -125,28 +101,14 @@ def register(app, ctx) -> None:
             return refuse("réponse du fournisseur d'identité inattendue (paramètre state invalide)")
         if request.args.get("error"):
             return refuse(f"le fournisseur d'identité a répondu : {request.args.get('error')}")
-        meta = metadata()
-        r = requests.post(meta["token_endpoint"], auth=(conf["client_id"], conf["client_secret"]), timeout=10,
-                          data={"grant_type": "authorization_code", "code": request.args.get("code", ""),
-                                "redirect_uri": redirect_uri(), "code_verifier": pending["verifier"]})
-        if r.status_code != 200 or "id_token" not in r.json():
-            return refuse(f"échange du code refusé par le fournisseur d'identité ({r.status_code})")
-        jwks = requests.get(meta["jwks_uri"], timeout=10).json()
+        status, answer = rp.exchange_code(request.args.get("code", ""), redirect_uri(), pending["verifier"])
+        if status != 200 or "id_token" not in answer:
+            return refuse(f"échange du code refusé par le fournisseur d'identité ({status})")
         try:
-            token = jwt.decode(r.json()["id_token"], KeySet.import_key_set(jwks), algorithms=["RS256"])
-            checks = {"iss": {"essential": True, "value": conf["issuer"]},
-                      "nonce": {"essential": True, "value": pending["nonce"]},
-                      "sub": {"essential": True}, "exp": {"essential": True}}
-            if DEFECT not in s.defects:
-                checks["aud"] = {"essential": True, "value": conf["client_id"]}
-            jwt.JWTClaimsRegistry(leeway=30, **checks).validate(token.claims)
-        except JoseError as exc:
-            claim = getattr(exc, "claim", "")
-            what = {"aud": "audience incorrecte : le jeton n'est pas destiné à ce DPI",
-                    "iss": "émetteur inattendu", "nonce": "nonce différent de celui de la demande",
-                    "exp": "jeton expiré"}.get(claim, f"{type(exc).__name__}")
-            return refuse(f"jeton d'identité invalide ({what})")
-        claims, header = token.claims, token.header
+            claims, header = rp.validate_id_token(answer["id_token"], nonce=pending["nonce"],
+                                                  check_audience=DEFECT not in s.defects)
+        except InvalidToken as exc:
+            return refuse(exc.reason)
         c = ctx.conn()
         p = c.execute("SELECT * FROM account_profile WHERE login=?", (claims.get("preferred_username", ""),)).fetchone()
         if p is None or not p["active"]:
@@ -159,8 +121,8 @@ def register(app, ctx) -> None:
                 ("sub", claims.get("sub"), "identifiant de la personne chez le fournisseur"),
                 ("preferred_username", claims.get("preferred_username"), "rattachement au compte du DPI"),
                 ("name", claims.get("name"), "affichage"), ("email", claims.get("email"), "affichage"),
-                ("auth_time", _fmt_time(claims.get("auth_time")), "moment de l'authentification"),
-                ("exp", _fmt_time(claims.get("exp")), "fin de validité du jeton"),
+                ("auth_time", fmt_time(claims.get("auth_time")), "moment de l'authentification"),
+                ("exp", fmt_time(claims.get("exp")), "fin de validité du jeton"),
                 ("nonce", "identique à celui de la demande", "protection contre le rejeu"),
                 ("signature", f"{header.get('alg')} (clé {header.get('kid')}, publiée dans le JWKS)",
                  "vérifiée avant l'ouverture de la session")]

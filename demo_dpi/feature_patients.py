@@ -15,7 +15,7 @@ What it adds to the demo DPI:
 - local documents can be sent to the DMP (blocked without non-opposition);
 - usage statistics over external consultations (``/stats/dmp``) and their raw extract (CSV).
 
-Defects (``--defect``): DMP/CS.01 (secret connection kept on the patient, not asked again),
+Defects (``--defect``): DMP/CONF.16 (secret connection kept on the patient, not asked again),
 DMP/UX.15 (new-documents banner hidden behind a click), CDA/DD.05 (no DMP check when a document
 is opened), DMP/CONF.06 (DMP consulted without non-opposition), DMP/CONF.09 (DMP fed without
 non-opposition), STAT/ES 01.01 (rates computed over every episode, not external consultations).
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS patients (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     nom TEXT NOT NULL, prenom TEXT NOT NULL, naissance TEXT NOT NULL, sexe TEXT NOT NULL,
     ins TEXT NOT NULL, ins_oid TEXT NOT NULL,
-    secret_connection TEXT,            -- only used by the DMP/CS.01 defect (kept on the patient)
+    secret_connection TEXT,            -- only used by the DMP/CONF.16 defect (kept on the patient)
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     UNIQUE (ins, ins_oid)
 );
@@ -81,11 +81,11 @@ CARE_LOGIN = """<h1>Connexion du professionnel de santé</h1>
  <label for="rpps">N° RPPS</label><input id="rpps" name="rpps" pattern="[0-9]{11}" required>
  <label for="nom">Nom d'exercice</label><input id="nom" name="nom" required>
  <span></span><button type="submit" id="care-login">Se connecter</button>
-</form>"""
+</form>{% for option in login_options %}{{ option|safe }}{% endfor %}"""
 
 PRO_BAR = """<div class="probar" style="background:#eef2f7;padding:6px 10px;margin:-8px 0 14px;border-radius:4px;font-size:13px">
-Professionnel connecté : <b data-testid="current-professional">{{ pro.nom }}</b> (RPPS {{ pro.rpps }}) —
-<a href="{{ url_for('patients') }}">Patients</a> · <a href="{{ url_for('care_logout') }}">Déconnexion</a></div>"""
+Professionnel connecté : <b data-testid="current-professional">{{ pro.nom }}</b> (RPPS {{ pro.rpps }}){% if pro.how %} — <span data-testid="login-method">{{ pro.how }}</span>{% endif %} —
+<a href="{{ url_for('patients') }}">Patients</a> · <a href="{{ pro.logout or url_for('care_logout') }}" id="logout">Déconnexion</a></div>"""
 
 PATIENTS = PRO_BAR + """<h1>Patients</h1>
 <p><a href="{{ url_for('new_patient') }}" id="new-patient">Enregistrer un patient</a></p>
@@ -281,10 +281,11 @@ def register(app, ctx) -> None:
     def dmp_call(method: str, path: str, body: dict | None = None):
         if not settings.dmp_url:
             raise OSError("aucun DMP configuré")
+        headers = {"Content-Type": "application/fhir+json", "X-PS-Identifier": (current_pro() or {}).get("rpps", "")}
+        for authorise in ctx.dmp_auth:  # e.g. the professional's PSC identity (feature_psc_login)
+            headers.update(authorise())
         req = urllib.request.Request(settings.dmp_url.rstrip("/") + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/fhir+json",
-                                              "X-PS-Identifier": (current_pro() or {}).get("rpps", "")})
+                                     data=json.dumps(body).encode() if body is not None else None, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 raw = resp.read()
@@ -343,8 +344,8 @@ def register(app, ctx) -> None:
                 nxt = request.args.get("next") or ""
                 return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("patients"))
             ctx.flash("error", "N° RPPS (11 chiffres) et nom requis.")
-            return ctx.page("Connexion", CARE_LOGIN, 400)
-        return ctx.page("Connexion", CARE_LOGIN)
+            return ctx.page("Connexion", CARE_LOGIN, 400, login_options=ctx.login_options)
+        return ctx.page("Connexion", CARE_LOGIN, login_options=ctx.login_options)
 
     @app.get("/care/logout")
     def care_logout():
@@ -393,7 +394,7 @@ def register(app, ctx) -> None:
     def patient_file(patient_id: int):
         p = patient_or_404(patient_id)
         ep = open_episode(patient_id)
-        if "DMP/CS.01" in defects:
+        if "DMP/CONF.16" in defects:
             secret, secret_episode = p["secret_connection"] == "oui", None
         else:
             secret = bool(ep and ep["secret_connection"] == "oui")
@@ -409,7 +410,7 @@ def register(app, ctx) -> None:
     def new_episode(patient_id: int):
         p = patient_or_404(patient_id)
         minor = _age(p["naissance"], date.today()) < 18
-        ask_secret = minor and not ("DMP/CS.01" in defects and p["secret_connection"])
+        ask_secret = minor and not ("DMP/CONF.16" in defects and p["secret_connection"])
         if request.method == "GET":
             if open_episode(patient_id):
                 ctx.flash("error", "Un épisode est déjà en cours pour ce patient.")
@@ -424,7 +425,7 @@ def register(app, ctx) -> None:
             return render("Nouvel épisode", ADMISSION, 400, p=p, kinds=KINDS, kind=kind, ask_secret=ask_secret)
         if open_episode(patient_id):
             abort(409)
-        if "DMP/CS.01" in defects:
+        if "DMP/CONF.16" in defects:
             if secret:
                 conn().execute("UPDATE patients SET secret_connection=? WHERE id=?", (secret, patient_id))
             secret = None

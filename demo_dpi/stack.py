@@ -1,5 +1,5 @@
-"""Start the demo target (mail server + DPI, optionally the DMP simulator) as child processes, wait until
-they answer, stop them.
+"""Start the demo target (mail server, SMS gateway + DPI, optionally the DMP simulator) as child processes,
+wait until they answer, stop them.
 
 Used by the tests and by ``make demo``::
 
@@ -38,7 +38,8 @@ def _wait_port(port: int, proc: subprocess.Popen, deadline: float, what: str) ->
 
 
 class DemoStack:
-    """The demo target: ``mailsink`` (SMTP → Maildir) and ``demo_dpi`` (web, SQLite)."""
+    """The demo target: ``mailsink`` (SMTP → Maildir), ``smsgateway`` (HTTP → one file per SMS) and
+    ``demo_dpi`` (web, SQLite)."""
 
     def __init__(self, workdir: Path, *, port: int | None = None, smtp_port: int | None = None,
                  defects: list[str] | tuple[str, ...] = (), password_env: str = "DEMO_DPI_ADMIN_PASSWORD",
@@ -47,10 +48,12 @@ class DemoStack:
                  dmp_send_delay: float | None = None, with_ldap: bool = False,
                  ldap_port: int | None = None, ldap_sync_s: int = 60,
                  ldap_password_env: str = "DEMO_LDAP_ADMIN_PASSWORD", with_oidc: bool = False,
-                 oidc_port: int | None = None, population: bool = True):
+                 oidc_port: int | None = None, population: bool = True, sms_port: int | None = None,
+                 with_psc: bool = False, psc_port: int | None = None):
         self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.smtp_port = smtp_port or free_port()
+        self.sms_port = sms_port or free_port()   # the SMS gateway stand-in (demo_dpi.smsgateway)
         self.defects = list(defects)
         self.password_env = password_env
         self.code_ttl = code_ttl
@@ -72,11 +75,15 @@ class DemoStack:
         # test user and test-switch passwords from $DEMO_OIDC_USER_PASSWORD / $DEMO_OIDC_ADMIN_PASSWORD
         self.with_oidc = with_oidc
         self.oidc_port = (oidc_port or free_port()) if with_oidc else None
+        # optional: the Pro Santé Connect stand-in (PSC.01, 02, 08, DMP/PSC.01); test identities' code and
+        # test-switch password from $DEMO_PSC_USER_PASSWORD / $DEMO_PSC_ADMIN_PASSWORD
+        self.with_psc = with_psc
+        self.psc_port = (psc_port or free_port()) if with_psc else None
 
     # make demo's fixed addresses and folder, as params/demo.yaml names them
     DEMO_DEFAULTS = {"url": "http://127.0.0.1:8765", "dmp_url": "http://127.0.0.1:8766",
                      "dmp_control_url": "http://127.0.0.1:8767", "oidc_url": "http://127.0.0.1:8768",
-                     "ldap_url": "ldaps://127.0.0.1:6636"}
+                     "psc_origin": "http://127.0.0.1:8770", "ldap_url": "ldaps://127.0.0.1:6636"}
     DEMO_FOLDER = "../outputs/demo-target"
 
     def retarget(self, params_text: str) -> str:
@@ -106,6 +113,15 @@ class DemoStack:
         return self.workdir / "maildir"
 
     @property
+    def sms_url(self) -> str:
+        return f"http://127.0.0.1:{self.sms_port}"
+
+    @property
+    def sms_dir(self) -> Path:
+        """Where the SMS gateway keeps each message it accepted (one JSON file per SMS)."""
+        return self.workdir / "sms"
+
+    @property
     def db_path(self) -> Path:
         return self.workdir / "demo_dpi.sqlite"
 
@@ -116,6 +132,15 @@ class DemoStack:
     @property
     def oidc_url(self) -> str | None:
         return f"http://127.0.0.1:{self.oidc_port}" if self.with_oidc else None
+
+    @property
+    def psc_origin(self) -> str | None:
+        return f"http://127.0.0.1:{self.psc_port}" if self.with_psc else None
+
+    @property
+    def psc_issuer(self) -> str | None:
+        """Pro Santé Connect's issuer as the stand-in serves it (PSC's realm path on this origin)."""
+        return f"{self.psc_origin}/auth/realms/esante-wallet" if self.with_psc else None
 
     @property
     def ldap_ca(self) -> Path:
@@ -137,14 +162,29 @@ class DemoStack:
     def start(self, timeout: float = 20.0) -> "DemoStack":
         self.workdir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
+        import secrets
+
+        psc_secrets = {"dpi": secrets.token_urlsafe(24), "dmp": secrets.token_urlsafe(24)}
         try:
+            if self.with_psc:
+                for var in ("DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD"):
+                    if not os.environ.get(var):
+                        raise RuntimeError(f"environment variable {var} is unset; expected a secret of the "
+                                           "Pro Santé Connect stand-in")
             smtp = self._spawn(["-m", "demo_dpi.mailsink", "--port", str(self.smtp_port),
                                 "--maildir", str(self.maildir)], "mailsink.log")
             _wait_port(self.smtp_port, smtp, deadline, "mailsink")
+            sms = self._spawn(["-m", "demo_dpi.smsgateway", "--port", str(self.sms_port),
+                               "--dir", str(self.sms_dir)], "smsgateway.log")
+            _wait_port(self.sms_port, sms, deadline, "smsgateway")
             if self.with_dmp:
-                dmp = self._spawn(["-m", "demo_dpi.dmp_sim", "--port", str(self.dmp_port),
-                                   "--db", str(self.workdir / "dmp_sim.sqlite"),
-                                   "--control-port", str(self.dmp_control_port)], "dmp_sim.log")
+                dmp_args = ["-m", "demo_dpi.dmp_sim", "--port", str(self.dmp_port),
+                            "--db", str(self.workdir / "dmp_sim.sqlite"), "--control-port", str(self.dmp_control_port)]
+                dmp_env = {}
+                if self.with_psc:  # the DMP verifies the PSC tokens it is shown (token exchange)
+                    dmp_args += ["--psc-issuer", self.psc_issuer]
+                    dmp_env = {"DMP_SIM_PSC_CLIENT_ID": "demo-dmp", "DMP_SIM_PSC_CLIENT_SECRET": psc_secrets["dmp"]}
+                dmp = self._spawn(dmp_args, "dmp_sim.log", dmp_env)
                 _wait_port(self.dmp_port, dmp, deadline, "dmp_sim")
                 _wait_port(self.dmp_control_port, dmp, deadline, "dmp_sim control")
                 urllib.request.urlopen(self.dmp_url + "/health", timeout=5).read()
@@ -164,8 +204,6 @@ class DemoStack:
                                   "DEMO_DPI_LDAP_PASSWORD": self.ldap.sync_password,
                                   "DEMO_DPI_LDAP_SYNC_S": str(self.ldap_sync_s)})
             if self.with_oidc:
-                import secrets
-
                 for var in ("DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
                     if not os.environ.get(var):
                         raise RuntimeError(f"environment variable {var} is unset; expected a secret of the "
@@ -177,9 +215,18 @@ class DemoStack:
                 _wait_port(self.oidc_port, idp, deadline, "oidc_provider")
                 extra_env.update({"DEMO_DPI_OIDC_ISSUER": self.oidc_url, "DEMO_DPI_OIDC_CLIENT_ID": "demo-dpi",
                                   "DEMO_DPI_OIDC_CLIENT_SECRET": client_secret})
+            if self.with_psc:
+                psc = self._spawn(["-m", "demo_dpi.psc_provider", "--port", str(self.psc_port),
+                                   "--redirect-uri", f"{self.url}/psc/callback",
+                                   "--post-logout-redirect-uri", f"{self.url}/psc/deconnecte"], "psc_provider.log",
+                                  {"DEMO_PSC_CLIENT_ID": "demo-dpi-psc", "DEMO_PSC_CLIENT_SECRET": psc_secrets["dpi"],
+                                   "DEMO_PSC_RS_CLIENT_ID": "demo-dmp", "DEMO_PSC_RS_CLIENT_SECRET": psc_secrets["dmp"]})
+                _wait_port(self.psc_port, psc, deadline, "psc_provider")
+                extra_env.update({"DEMO_DPI_PSC_ISSUER": self.psc_issuer, "DEMO_DPI_PSC_CLIENT_ID": "demo-dpi-psc",
+                                  "DEMO_DPI_PSC_CLIENT_SECRET": psc_secrets["dpi"]})
             args = ["-m", "demo_dpi", "--port", str(self.port), "--db", str(self.db_path),
                     "--smtp-port", str(self.smtp_port), "--admin-password-env", self.password_env,
-                    "--code-ttl", str(self.code_ttl)]
+                    "--code-ttl", str(self.code_ttl), "--sms-url", self.sms_url]
             if self.with_dmp:
                 args += ["--dmp-url", self.dmp_url]
             if self.dmp_send_delay is not None:
@@ -222,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder for the database, the Maildir and the logs")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--smtp-port", type=int, default=2525)
+    ap.add_argument("--sms-port", type=int, default=8769, help="the SMS gateway stand-in's port")
     ap.add_argument("--defect", action="append", default=[])
     ap.add_argument("--with-dmp", action="store_true", help="also start the DMP simulator (demo_dpi.dmp_sim)")
     ap.add_argument("--dmp-port", type=int, default=None, help="the DMP simulator's port (implies --with-dmp)")
@@ -232,25 +280,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ldap-sync-s", type=int, default=60, help="period of the DPI's directory synchronisation")
     ap.add_argument("--with-oidc", action="store_true", help="also start the OpenID Connect provider")
     ap.add_argument("--oidc-port", type=int, default=8768)
+    ap.add_argument("--with-psc", action="store_true", help="also start the Pro Santé Connect stand-in")
+    ap.add_argument("--psc-port", type=int, default=8770)
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND to run while the target is up")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
-        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, defects=args.defect,
+        stack = DemoStack(args.dir, port=args.port, smtp_port=args.smtp_port, sms_port=args.sms_port,
+                          defects=args.defect,
                           with_dmp=args.with_dmp, dmp_port=args.dmp_port,
                           dmp_control_port=args.dmp_control_port,
                           with_ldap=args.with_ldap, ldap_port=args.ldap_port, ldap_sync_s=args.ldap_sync_s,
-                          with_oidc=args.with_oidc, oidc_port=args.oidc_port).start()
+                          with_oidc=args.with_oidc, oidc_port=args.oidc_port,
+                          with_psc=args.with_psc, psc_port=args.psc_port).start()
     except RuntimeError as exc:
         print(f"error: demo target did not start: {exc} (logs in {args.dir})", file=sys.stderr)
         return 2
-    print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}"
+    print(f"demo target up: {stack.url} (SMTP 127.0.0.1:{stack.smtp_port}, Maildir {stack.maildir}, "
+          f"SMS gateway {stack.sms_url}, SMS in {stack.sms_dir}"
           + (f", DMP simulator {stack.dmp_url}, its control {stack.dmp_control_url}" if stack.with_dmp else "")
           + ")", flush=True)
     if stack.with_ldap:
         print(f"directory up: {stack.ldap_url} (CA {stack.ldap_ca})", flush=True)
     if stack.with_oidc:
         print(f"identity provider up: {stack.oidc_url}", flush=True)
+    if stack.with_psc:
+        print(f"Pro Santé Connect stand-in up: {stack.psc_issuer}", flush=True)
     try:
         if not command:
             print("press Ctrl-C to stop", flush=True)

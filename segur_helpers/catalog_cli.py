@@ -7,7 +7,9 @@ Registered on the main parser by :func:`register` (one line in :mod:`segur_helpe
   names (relative to the params file); when the params have no ``rem:`` key, the catalogue is written
   beside them as ``<params>.rem.json`` and a ``rem:`` line is appended to the params file.
   ``--out PATH`` writes the catalogue there instead. An existing catalogue is replaced only with
-  ``--replace``.
+  ``--replace``. A Squash workbook holds several REM projects: ``--rem-project CODE`` (or the
+  campaign's ``rem_project:``) names the one imported (``HOP-DPI``, ``SC_SSI``…); without it such a
+  workbook is refused with the list of its projects.
 - ``segur catalog list | show ID | coverage`` read the REM given by ``--rem PATH`` or by the campaign's
   ``rem:`` key (``--campaign PARAMS``); ``coverage`` says, for every requirement of the REM, whether the
   project has a scenario notebook, the campaign a justification, or nothing (``--xlsx PATH`` too).
@@ -24,7 +26,7 @@ from pathlib import Path
 from .errors import UserError
 
 COVERAGE_COLUMNS = ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture", "Carnet(s)",
-                    "Campagne", "Dans le REM importé", "Criticité", "Statut Squash")
+                    "Campagne", "Dans le REM importé", "Criticité", "Statut Squash", "Version Squash")
 COVERAGE_FR = {"notebook": "carnet de scénario", "justification": "justification (condition non remplie)",
                "catalogue only": "au catalogue, carnet manquant", "nothing": "rien"}
 
@@ -40,6 +42,10 @@ def register(sub) -> None:
     where.add_argument("--campaign", type=Path, help="campaign params whose rem: catalogue receives the REM")
     where.add_argument("--out", type=Path, help="write the catalogue (JSON) to this path")
     imp.add_argument("--replace", action="store_true", help="replace an existing catalogue")
+    imp.add_argument("--rem-project", metavar="CODE",
+                     help="the REM project to import from a Squash workbook holding several: HOP-DPI, HOP-PFI, "
+                          "BIO, LGC, RIS, DB, SC_SSI, SC_DMP, SC_MSS, SC_PSC, SC_CDA… (default: the campaign's "
+                          "rem_project:)")
     imp.set_defaults(func=_cmd_import)
 
     for name, helptext, fn in (("list", "the requirements of the imported REM (else the project's)", _cmd_list),
@@ -52,6 +58,7 @@ def register(sub) -> None:
         src = p.add_mutually_exclusive_group()
         src.add_argument("--campaign", type=Path, help="campaign params (its rem: catalogue, its justifications)")
         src.add_argument("--rem", type=Path, help="a REM catalogue (JSON) or workbook (.xlsx)")
+        p.add_argument("--rem-project", metavar="CODE", help="with --rem WORKBOOK.xlsx: the REM project to read")
         if name == "coverage":
             p.add_argument("--xlsx", type=Path, help="also write the table to this new .xlsx file")
         p.set_defaults(func=fn)
@@ -96,27 +103,44 @@ def _cmd_import(args) -> int:
     if args.out:
         target = args.out
         _refuse_existing(target, args.replace)
-        rem = import_rem(args.file)
+        rem = import_rem(args.file, args.rem_project)
         _save(rem, target)
-        print(f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout) → {target}")
+        print(_imported(rem, target))
         return 0
     from .params import load_campaign
 
     # a justification still to fix (segur justify --check says so) does not block importing the REM
     campaign = load_campaign(args.campaign, problems=[], require_rem=False)
+    for line in campaign.notices:
+        print(line, file=sys.stderr)
     target = campaign.rem_path or campaign.path.with_name(campaign.path.stem + ".rem.json")
     _refuse_existing(target, args.replace, key="rem")
-    rem = import_rem(args.file)  # everything read and checked before anything is written
+    project = args.rem_project or campaign.rem_project
+    rem = import_rem(args.file, project)  # everything read and checked before anything is written
     _save(rem, target)
-    print(f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout) → {target}")
+    print(_imported(rem, target))
+    lines = []
     if campaign.rem_path is None:
+        lines.append(f"# REM catalogue written by segur catalog import ({rem.source}); proofs and "
+                     f"justifications quote its wording\nrem: {target.name}\n")
+    if campaign.rem_project is None and rem.project_code and rem.layout.startswith("squash"):
+        lines.append(f"# the REM project segur catalog import takes from a Squash workbook\n"
+                     f"rem_project: {rem.project_code}\n")
+    if lines:
         text = campaign.path.read_text(encoding="utf-8")
         sep = "" if text.endswith("\n") else "\n"
         with open(campaign.path, "a", encoding="utf-8") as fh:
-            fh.write(f"{sep}# REM catalogue written by segur catalog import ({rem.source}); proofs and "
-                     f"justifications quote its wording\nrem: {target.name}\n")
-        print(f"{args.campaign}: added rem: {target.name}")
+            fh.write(sep + "".join(lines))
+        if campaign.rem_path is None:
+            print(f"{args.campaign}: added rem: {target.name}")
+        if campaign.rem_project is None and rem.project_code and rem.layout.startswith("squash"):
+            print(f"{args.campaign}: added rem_project: {rem.project_code}")
     return 0
+
+
+def _imported(rem, target) -> str:
+    project = f", REM project {rem.project_code} ({rem.project})" if rem.project else ""
+    return (f"imported {len(rem)} requirements from {rem.source} ({rem.layout} layout{project}) → {target}")
 
 
 # -- list / show / coverage ----------------------------------------------------------------------------
@@ -130,7 +154,8 @@ def _sources(args):
         campaign = load_campaign(args.campaign, problems=[])  # planning views: justifications linted elsewhere
         return campaign, campaign.rem()
     if getattr(args, "rem", None):
-        rem = import_rem(args.rem) if args.rem.suffix.lower() == ".xlsx" else RemCatalog.load(args.rem)
+        rem = (import_rem(args.rem, getattr(args, "rem_project", None)) if args.rem.suffix.lower() == ".xlsx"
+               else RemCatalog.load(args.rem))
         return None, rem
     return None, None
 
@@ -148,11 +173,14 @@ class CoverageRow:
     in_rem: bool
     criticality: str = ""
     status_squash: str = ""
+    chapter_title: str = ""
+    version: str = ""
 
 
 def coverage_rows(rem, campaign=None) -> list[CoverageRow]:
     """Every requirement of the REM (then the project's requirements the REM lacks), with its coverage."""
     from . import catalog
+    from .catalog.wording import chapter
 
     known = catalog.catalog()
     scope = campaign.requirements if campaign else {}
@@ -173,8 +201,10 @@ def coverage_rows(rem, campaign=None) -> list[CoverageRow]:
             in_campaign = "condition non remplie" if not entry["condition_met"] else "dans le périmètre"
         cond = official.conditional if official and official.conditional is not None else (
             mine.conditional if mine else None)
+        ch = chapter(rid, rem)
         rows.append(CoverageRow(
-            id=rid, chapter=(official.chapter if official and official.chapter else mine.chapter if mine else ""),
+            id=rid, chapter=ch.code, chapter_title=ch.title,
+            version=str(official.version) if official and official.version else "",
             function=(official.function if official and official.function else mine.function if mine else ""),
             nature=(official.nature or "") if official else "",
             conditional={True: "OUI", False: "NON", None: ""}[cond], status=status,
@@ -197,9 +227,14 @@ def _cmd_list(args) -> int:
     by_id = {r.id: r for r in coverage_rows(rem, campaign)}
     for rid, req in rem.requirements.items():
         first = (req.statement.splitlines() or [""])[0]
-        print(f"{rid:<18} {(req.chapter or '')[:24]:<24} {by_id[rid].status:<14} "
-              f"{first[:70]}{'…' if len(first) > 70 else ''}")
-    print(f"{len(rem)} requirement(s) in {rem.source} ({rem.layout} layout)")
+        if not first:
+            parent = rem.wording_parent(req)
+            first = f"(no wording of its own; socle parent {parent.squash_ref}, {parent.project})" if parent \
+                else "(no wording in the REM)"
+        print(f"{rid:<18} {by_id[rid].chapter[:14]:<14} {(req.status or '')[:16]:<16} {by_id[rid].status:<14} "
+              f"{first[:60]}{'…' if len(first) > 60 else ''}")
+    project = f", REM project {rem.project_code} ({rem.project})" if rem.project else ""
+    print(f"{len(rem)} requirement(s) in {rem.source} ({rem.layout} layout{project})")
     return 0
 
 
@@ -228,6 +263,10 @@ def _cmd_show(args) -> int:
             print(f"  scenario {s.id}: {s.title} [{s.notebook}: {state}]")
             for pid, text in s.proofs:
                 print(f"    {pid}: {text}")
+        if mine.id_source:
+            print(f"  id source (where the REM lacks it): {mine.id_source}")
+        if mine.related:
+            print(f"  related REM requirements: {', '.join(mine.related)}")
     else:
         print("  project: not in the project's catalogue (no scenario notebook)")
     if rem is None:
@@ -237,13 +276,27 @@ def _cmd_show(args) -> int:
     else:
         from .catalog.wording import condition_clause
 
-        print(f"  REM ({rem.source}, {rem.layout} layout): squash ref {official.squash_ref or '—'}, chapter "
-              f"{official.chapter or '—'}, function {official.function or '—'}, nature {official.nature or '—'}, "
-              f"criticality {official.criticality or '—'}, status {official.status or '—'}")
-        print("  statement:")
-        for line in official.statement.splitlines() or ["—"]:
+        from .catalog.wording import chapter
+
+        ch = chapter(rid, rem)
+        print(f"  REM ({rem.source}, {rem.layout} layout{', project ' + rem.project if rem.project else ''}): "
+              f"squash ref {official.squash_ref or '—'}, version {official.version or '—'}, status "
+              f"{official.status or '—'}, chapter {ch.label or '—'}, function {official.function or '—'}, "
+              f"nature {official.nature or '—'}, criticality {official.criticality or '—'}")
+        for link in official.parents:
+            print(f"  socle parent: {link.reference} ({link.project}, version {link.version or '—'}, "
+                  f"status {link.status or '—'})")
+        for link in official.children:
+            print(f"  derived: {link.reference} ({link.project}, version {link.version or '—'}, "
+                  f"status {link.status or '—'})")
+        quoted = official if official.statement else rem.wording_parent(official)
+        if quoted is not official and quoted is not None:
+            print(f"  statement (no wording of its own: socle parent {quoted.squash_ref}'s, {quoted.project}):")
+        else:
+            print("  statement:")
+        for line in (quoted.statement.splitlines() if quoted else []) or ["—"]:
             print(f"    {line}")
-        clause = condition_clause(official.statement)
+        clause = condition_clause(quoted.statement) if quoted else ""
         if clause:
             print(f"  condition clause: {clause}")
         for s in official.scenarios:
@@ -266,12 +319,15 @@ def _cmd_coverage(args) -> int:
     if args.xlsx and args.xlsx.exists():
         raise UserError("already exists; expected a new .xlsx path (nothing is overwritten)", file=str(args.xlsx))
     rows = coverage_rows(rem, campaign)
-    print(f"{'ID':<18} {'chapter':<24} {'cond.':<5} {'coverage':<15} notebooks / campaign")
+    print(f"{'ID':<18} {'chapter':<14} {'cond.':<5} {'coverage':<15} notebooks / campaign")
     for r in rows:
-        extra = " · ".join(x for x in (r.notebooks, r.campaign, "" if r.in_rem else "NOT IN THE REM") if x)
-        print(f"{r.id:<18} {r.chapter[:24]:<24} {r.conditional or '?':<5} {r.status:<15} {extra}")
+        socle = rem.linked_socle(r.id) if not r.in_rem else None
+        absent = "" if r.in_rem else (f"socle parent of {', '.join(c.reference for c in socle.children)} in the REM"
+                                      if socle else "NOT IN THE REM")
+        extra = " · ".join(x for x in (r.notebooks, r.campaign, absent) if x)
+        print(f"{r.id:<18} {r.chapter[:14]:<14} {r.conditional or '?':<5} {r.status:<15} {extra}")
     counts = {k: sum(1 for r in rows if r.in_rem and r.status == k) for k in COVERAGE_FR}
-    print(f"{len(rem)} requirement(s) in {rem.source}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    print(f"{len(rem)} requirement(s) in {rem.source}{' (' + rem.project + ')' if rem.project else ''}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
           + (f"; {sum(1 for r in rows if not r.in_rem)} of the project's not in the REM"
              if any(not r.in_rem for r in rows) else ""))
     if args.xlsx:
@@ -292,10 +348,11 @@ def _write_coverage(path: Path, rows: list[CoverageRow], rem, campaign) -> None:
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
     for r in rows:
-        ws.append([r.id, r.chapter, r.function, r.nature, r.conditional, COVERAGE_FR[r.status], r.notebooks,
-                   r.campaign, "oui" if r.in_rem else "non", r.criticality, r.status_squash])
+        ws.append([r.id, f"{r.chapter} — {r.chapter_title}" if r.chapter_title else r.chapter, r.function, r.nature,
+                   r.conditional, COVERAGE_FR[r.status], r.notebooks, r.campaign, "oui" if r.in_rem else "non",
+                   r.criticality, r.status_squash, r.version])
         ws.cell(ws.max_row, 6).fill = PatternFill("solid", fgColor=fills[r.status])
-    for col, width in zip("ABCDEFGHIJK", (18, 30, 34, 14, 14, 34, 24, 22, 12, 11, 18)):
+    for col, width in zip("ABCDEFGHIJKL", (18, 30, 34, 14, 14, 34, 24, 22, 12, 11, 18, 10)):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=2):
         for cell in row:
@@ -303,8 +360,8 @@ def _write_coverage(path: Path, rows: list[CoverageRow], rem, campaign) -> None:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     info = wb.create_sheet("Source")
-    for k, v in (("REM importé", rem.source), ("Format", rem.layout), ("SHA-256", rem.sha256),
-                 ("Exigences", len(rem)), ("Campagne", campaign.name if campaign else "")):
+    for k, v in (("REM importé", rem.source), ("Format", rem.layout), ("Projet REM", rem.project or ""),
+                 ("SHA-256", rem.sha256), ("Exigences", len(rem)), ("Campagne", campaign.name if campaign else "")):
         info.append([k, v])
     info.column_dimensions["A"].width, info.column_dimensions["B"].width = 16, 70
     path.parent.mkdir(parents=True, exist_ok=True)

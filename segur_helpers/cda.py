@@ -24,7 +24,7 @@ Rule ids (stable; the number is the rule family)::
     R5.rpps           every person author identified by IdNat_PS RPPS form (see below)
     R6.confidentiality  confidentialityCode in 2.16.840.1.113883.5.25, code N, R or V
     R7.visibility     DMP visibility codes, if any, are known (see below)
-    R8.ldl-template   templateId 1.2.250.1.213.1.1.1.29 (only with ``expect_ldl``)
+    R8.ldl-template   templateId 1.2.250.1.213.1.1.1.29, or a level 1 LDL (only with ``expect_ldl``, see below)
     R8.ldl-code       code 11490-0 (only with ``expect_ldl``)
     R8.not-crh        the document is not a CRH posing as / mixed with a LDL
     R9.body           component/nonXMLBody/text, application/pdf, B64
@@ -52,7 +52,10 @@ Conventions chosen by this toolkit (reviewers: this is what the checks mean)
   it elsewhere (e.g. under documentationOf); drivers normalise to this form. No such translation
   passes with observed ``aucun masquage``; any unknown code fails.
 * **LDL vs CRH (R8).** With ``expect_ldl=True`` the document must carry the LDL templateId and LOINC
-  code 11490-0, and its code must not be 34112-3 (CRH). Whatever ``expect_ldl``, a document carrying
+  code 11490-0, and its code must not be 34112-3 (CRH). A level 1 document (``nonXMLBody``, no
+  ``structuredBody``) that declares exactly the three header templateIds and the code 11490-0 passes
+  R8.ldl-template too: in CI-SIS level 1 the IHE XDS-SD templateId stands for the document's own model
+  (ANS's "structuration minimale" schematron refuses any fourth templateId there). Whatever ``expect_ldl``, a document carrying
   both the LDL templateId and the CRH code fails R8.not-crh.
 * **Body (R9).** The base64 text (whitespace ignored) must decode strictly, start with ``%PDF-``,
   open with pypdf, have at least one page and some extractable text; ``observed`` gives the page
@@ -131,7 +134,8 @@ RULES: dict[str, str] = {
     "R6.confidentiality": f"Niveau de confidentialité HL7 ({OID_CONFIDENTIALITY}) parmi N, R, V",
     "R7.visibility": ("Codes de visibilité DMP connus (INVISIBLE_PATIENT, MASQUE_PS, "
                       "INVISIBLE_REPRESENTANTS_LEGAUX)"),
-    "R8.ldl-template": f"Modèle Lettre de liaison de sortie déclaré (templateId {TEMPLATE_LDL})",
+    "R8.ldl-template": (f"Modèle Lettre de liaison de sortie déclaré (templateId {TEMPLATE_LDL}), ou document "
+                        "de niveau 1 dont le modèle IHE XDS-SD tient lieu de modèle du volet"),
     "R8.ldl-code": f"Code LOINC du document = {LOINC_LDL} (Lettre de sortie)",
     "R8.not-crh": (f"Pas de confusion avec un compte-rendu d'hospitalisation (LOINC {LOINC_CRH}) : "
                    "LDL et CRH ne coexistent pas"),
@@ -475,9 +479,17 @@ def _ldl_rules(xp, expect_ldl: bool) -> list[CdaRule]:
 
     if expect_ldl:
         present = _template_roots(xp)
-        rules.append(_rule("R8.ldl-template", template_path, has_template,
-                           "présent" if has_template else
-                           f"absent ; templateId déclarés : {', '.join(present) if present else 'aucun'}"))
+        # Level 1 (CI-SIS, volet Structuration minimale): the IHE XDS-SD templateId stands for the
+        # document's own model, so an unstructured LDL declares the three header templateIds only and
+        # is known by its LOINC code.
+        level1 = (bool(xp(f"{_DOC}/cda:component/cda:nonXMLBody")) and not xp(f"{_DOC}/cda:component/cda:structuredBody")
+                  and sorted(present) == sorted(oid for _rid, oid, _name in HEADER_TEMPLATES)
+                  and codes == [LOINC_LDL])
+        observed = ("présent" if has_template else
+                    f"absent, document non structuré (niveau 1) : le modèle IHE XDS-SD en tient lieu, code {LOINC_LDL}"
+                    if level1 else
+                    f"absent ; templateId déclarés : {', '.join(present) if present else 'aucun'}")
+        rules.append(_rule("R8.ldl-template", template_path, has_template or level1, observed))
         path = f"{_DOC}/cda:code[@code='{LOINC_LDL}' and @codeSystem='{OID_LOINC}']"
         ok = bool(xp(path)) and len(codes) == 1
         rules.append(_rule("R8.ldl-code", path, ok, f"code du document : {code_text}"))
@@ -552,3 +564,85 @@ def _check_pdf_payload(payload: str) -> tuple[bool, str]:
         return False, f"{pages} page(s), aucun texte extractible"
     preview = text if len(text) <= _TEXT_PREVIEW else text[:_TEXT_PREVIEW] + "…"
     return True, f"{pages} page(s) ; texte : « {preview} »"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The document title's naming rule (checked apart from check_cda, by the CDA proof)
+
+#: French names of the document types the toolkit meets, by LOINC code (the title may name the type
+#: by one of them or by the code's own displayName).
+DOCUMENT_TYPE_NAMES: dict[str, tuple[str, ...]] = {
+    LOINC_LDL: ("Lettre de liaison de sortie", "Lettre de liaison", "Lettre de sortie"),
+    LOINC_CRH: ("Compte rendu d'hospitalisation", "CR d'hospitalisation"),
+    "34874-8": ("Compte rendu opératoire", "CR opératoire"),
+    "18748-4": ("Compte rendu d'imagerie médicale", "Compte rendu d'imagerie", "CR d'imagerie"),
+    "11502-2": ("Compte rendu d'examens biologiques", "CR d'examens biologiques"),
+}
+TITLE_NAMING_ID = "R3.title-naming"
+TITLE_NAMING_LABEL = ("Titre du document (ClinicalDocument/title) nommé selon la règle 3.1.3.1 du référentiel "
+                      "MSSanté des clients de messagerie : type du document, date, nom et prénom du patient")
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).casefold().split())
+
+
+def check_title_naming(xml: bytes | str | Path) -> CdaRule:
+    """The title names the document's type, its date and the patient (birth name and first name).
+
+    The type is found when the title holds the code's ``displayName`` or one of the French names of
+    :data:`DOCUMENT_TYPE_NAMES` for that LOINC code; the date is the document's (``effectiveTime``, as
+    JJ/MM/AAAA or AAAA-MM-JJ); the patient is the birth name (``family[@qualifier='BR']``, else the first
+    ``family``) and the first ``given``. Case, accents and spacing are ignored. Never raises on content.
+    """
+    path = f"{_DOC}/cda:title"
+    try:
+        root = etree.fromstring(_load(xml), etree.XMLParser(resolve_entities=False, no_network=True,
+                                                             huge_tree=False, load_dtd=False))
+    except etree.XMLSyntaxError as exc:
+        return CdaRule(TITLE_NAMING_ID, TITLE_NAMING_LABEL, path, False, f"XML mal formé : {_short(str(exc))}")
+    tree = root.getroottree()
+
+    def xp(expr: str) -> list:
+        return tree.xpath(expr, namespaces=NS)
+
+    title = " ".join(" ".join(str(s) for s in xp(f"{path}/text()")).split())
+    if not title:
+        return CdaRule(TITLE_NAMING_ID, TITLE_NAMING_LABEL, path, False, "titre absent ou vide")
+    folded = _fold(title)
+    missing: list[str] = []
+
+    codes = xp(f"{_DOC}/cda:code")
+    code = codes[0].get("code") if codes else None
+    names = list({_fold(n): n for n in reversed(
+        [n for n in ((codes[0].get("displayName") if codes else None), *DOCUMENT_TYPE_NAMES.get(code or "", ())) if n]
+    )}.values())[::-1]
+    if not any(_fold(n) in folded for n in names):
+        shown = " / ".join(f"« {n} »" for n in names) if names else "aucun nom connu"
+        missing.append(f"type du document (code {code or 'absent'} : {shown})")
+
+    values = [str(v) for v in xp(f"{_DOC}/cda:effectiveTime/@value")]
+    day = values[0][:8] if values and re.match(r"^\d{8}", values[0]) else ""
+    if not day:
+        missing.append("date du document (effectiveTime absent)")
+    elif f"{day[6:8]}/{day[4:6]}/{day[:4]}" not in title and f"{day[:4]}-{day[4:6]}-{day[6:8]}" not in title:
+        missing.append(f"date du document ({day[6:8]}/{day[4:6]}/{day[:4]})")
+
+    patient = f"{_DOC}/cda:recordTarget/cda:patientRole/cda:patient/cda:name"
+    family = [str(s) for s in (xp(f"{patient}/cda:family[@qualifier='BR']/text()") or xp(f"{patient}/cda:family/text()"))]
+    given = [str(s) for s in xp(f"{patient}/cda:given/text()")]
+    for what, value in (("nom de naissance du patient", family[0].strip() if family else ""),
+                        ("prénom du patient", given[0].split()[0] if given and given[0].split() else "")):
+        if not value:
+            missing.append(f"{what} (absent du document)")
+        elif _fold(value) not in folded:
+            missing.append(f"{what} (« {_short(value, 40)} »)")
+    observed = f"« {_short(title, 120)} »"
+    if missing:
+        observed += " ; n'y figure(nt) pas : " + " ; ".join(missing)
+    else:
+        observed += " : type, date et patient présents"
+    return CdaRule(TITLE_NAMING_ID, TITLE_NAMING_LABEL, path, not missing, observed)

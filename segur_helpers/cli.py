@@ -97,8 +97,9 @@ def _cmd_status(args) -> int:
     print(f"{'campaign':<12} {'scenario':<18} {'verdict':<15} {'version':<10} {'when':<26} run / stale")
     for r in rows:
         flag = f"STALE: {r['stale']}" if r["stale"] else ""
+        was = f" (made as {r['renamed_from']})" if r.get("renamed_from") else ""
         print(f"{r['campaign']:<12} {r['scenario']:<18} {r['verdict']:<15} {r['version']:<10} {r['when'] or '':<26} "
-              f"{r['run_id']} {flag}".rstrip())
+              f"{r['run_id']}{was} {flag}".rstrip())
     stale = sum(1 for r in rows if r["stale"])
     print(f"{len(rows)} scenario(s), {stale} stale")
     return 0
@@ -141,8 +142,8 @@ def _days(text: str) -> float:
         n = float(text)
     except ValueError:
         n = float("nan")
-    if not math.isfinite(n) or not 0 < n <= 36500:
-        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive number of days (at most 36500)")
+    if not math.isfinite(n) or not 0 < n <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive number of days (at most 1000000)")
     return n
 
 

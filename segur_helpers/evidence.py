@@ -26,7 +26,7 @@ PASSWORD_FIELDS = "input[type=password]"
 @dataclass
 class EvidenceItem:
     name: str          # file name inside evidence/
-    kind: str          # screenshot | email | exchange | attachment | observation
+    kind: str          # screenshot | email | sms | exchange | attachment | observation
     sha256: str
     size: int
     caption: str
@@ -175,6 +175,22 @@ class Recorder:
                   f'<table>{rows}</table>'
                   f'<pre>{body}</pre><div class="hash">{esc(item.name)} (message brut .eml) · SHA-256 '
                   f'{item.sha256}</div></div>')
+        return item
+
+    def sms(self, message, caption: str, highlight: list[str] | tuple[str, ...] = ()) -> EvidenceItem:
+        """Keep an SMS as the gateway stored it (its exact bytes, ``.json``) and show sender, addressee,
+        time and text, ``highlight`` marked."""
+        item = self._write(self._name(caption, "json"), message.raw, kind="sms", caption=caption, text=True)
+        body = esc(self.secrets.redact(message.text))
+        for h in sorted({h for h in highlight if h}, key=len, reverse=True):
+            body = body.replace(esc(h), f"<mark>{esc(h)}</mark>")
+        rows = "".join(f"<tr><th style='width:18%'>{label}</th><td>{esc(self.secrets.redact(value or '—'))}</td></tr>"
+                       for label, value in (("De", message.sender), ("À", message.to),
+                                            ("Reçu le", getattr(message, "received_paris", message.received_at)),
+                                            ("Identifiant", message.message_id)))
+        self.show(f'<div class="segur-card"><h4>SMS reçu — {esc(item.caption)}</h4><table>{rows}</table>'
+                  f'<pre>{body}</pre><div class="hash">{esc(item.name)} (SMS tel que conservé par la passerelle) · '
+                  f'SHA-256 {item.sha256}</div></div>')
         return item
 
     def exchange(self, request: dict, response: dict, caption: str) -> EvidenceItem:

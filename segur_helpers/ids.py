@@ -12,7 +12,8 @@ import unicodedata
 # ``SC.`` or a business REM's three-letter prefix, possibly followed by a stray blank (real Squash
 # exports have ``SC.\xa0DMP/HISTO.01``), before an id with a chapter (``SSI/IE.31``) or a chapter-less
 # one (``SC.PSC.01`` → ``PSC.01``).
-_SQUASH_PREFIX = re.compile(r"^(?:SC|[A-Z]{3})\.\s*(?=[A-Z0-9 ]+[/.])")
+# A domain is not a prefix: ``MSS.UX/DPI.2`` (REM HOP-DPI) stays as written.
+_SQUASH_PREFIX = re.compile(r"^(?!(?:SSI|DMP|MSS|CDA|PSC|INS|DRS)\.)(?:SC|[A-Z]{3})\.\s*(?=[A-Z0-9 ]+[/.])")
 
 
 def normalize_requirement_id(raw: str) -> str:
@@ -21,8 +22,30 @@ def normalize_requirement_id(raw: str) -> str:
     return _SQUASH_PREFIX.sub("", text).strip()
 
 
-def squash_reference(req_id: str, prefix: str = "SC") -> str:
-    return f"{prefix}.{normalize_requirement_id(req_id)}"
+# Ids the toolkit used before it took the REM's (issue 13): old run folders, params keys, --only and
+# `segur status` still understand them. One table, used everywhere an id is read.
+OLD_IDS = {"DMP/CS.01": "DMP/CONF.16", "CDA/N1.01": "DMP/CONF.04"}
+
+
+def current_requirement_id(req_id: str) -> str:
+    """The id a requirement has now: ``DMP/CS.01`` → ``DMP/CONF.16``; others unchanged (normalised)."""
+    rid = normalize_requirement_id(req_id)
+    return OLD_IDS.get(rid, rid)
+
+
+def current_id(identifier: str) -> str:
+    """A requirement, scenario (``<id>.NN``) or proof (``<id>.NN.NN``) id with its requirement renamed:
+    ``DMP/CS.01.01`` → ``DMP/CONF.16.01``; others unchanged (normalised)."""
+    text = normalize_requirement_id(identifier)
+    for old, new in OLD_IDS.items():
+        if text == old or text.startswith(old + "."):
+            return new + text[len(old):]
+    return text
+
+
+def renamed_notice(old: str, where: str) -> str:
+    """The one-line notice printed when an old id is read (a params key, --only …)."""
+    return (f"notice: {where}: {old} is now {current_id(old)} (the REM's id); read as {current_id(old)}")
 
 
 def scenario_id(req_id: str, n: int) -> str:

@@ -144,7 +144,9 @@ def _paragraphs(text: str, *, reflow: bool = False) -> str:
 def cover_pairs(info: dict) -> list[tuple[str, str]]:
     """The cover table of a justification (a proof's cover, minus what only a run against a target has)."""
     sig = info["signatory"]
-    return [("Exigence", f"{info['requirement']} (référence Squash {info['squash_ref']}) — {info['title']}"),
+    from .catalog.wording import identity_rows
+
+    return [*identity_rows(info),
             ("Scénario", f"{info['scenario']} — {info['scenario_title']}"), ("Éditeur", info["vendor"]),
             ("Produit et version", f"{info['product']} {info['version']}"), ("Opérateur", info["operator"]),
             ("Campagne / exécution", f"{info['campaign']} / {info['run_id']}"),

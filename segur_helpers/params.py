@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 from . import catalog
 from .errors import UserError
-from .ids import normalize_requirement_id
+from .ids import OLD_IDS, normalize_requirement_id, renamed_notice
 from .paramschema import Problem
 
 # key names that hold a secret: their value must be a reference env:NAME
@@ -55,6 +55,9 @@ class Campaign:
     rem_path: Path | None = None  # the imported REM catalogue (JSON written by ``segur catalog import``)
     allowed_dirs: tuple[Path, ...] = ()   # folders besides the params file's from which files may be named
     public_key: Path | None = None        # signing.public_key: the key runs of this campaign are signed for
+    rem_project: str | None = None  # the REM project ``segur catalog import`` takes from a Squash workbook
+    # one line each, printed by the CLI: e.g. a requirement key read under its new id (ids.OLD_IDS)
+    notices: list[str] = field(default_factory=list)
 
     def rem(self):
         """The imported REM (:class:`~segur_helpers.catalog.rem.RemCatalog`), or None when none is."""
@@ -381,6 +384,13 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         if mailbox.get("ca_file") is not None:
             confine(mailbox["ca_file"], key="mailbox.ca_file", must_exist="a PEM CA certificate file")
 
+    if raw.get("sms") is not None:       # the SMS gateway's folder (kind: folder): read, never copied
+        confine(raw["sms"]["path"], key="sms.path")
+    if (raw.get("cda") or {}).get("testcontenucda") is not None:
+        checkout = confine(raw["cda"]["testcontenucda"], key="cda.testcontenucda")
+        from .cda_ans import check_checkout
+        check_checkout(checkout, source=str(shown))
+
     timeouts = dict(DEFAULT_TIMEOUTS)
     timeouts.update({k: float(v) for k, v in (raw.get("timeouts") or {}).items()})
 
@@ -388,9 +398,18 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
     known = catalog.catalog()
     requirements: dict[str, dict[str, Any]] = {}
     seen: dict[str, str] = {}
+    notices: list[str] = []
+    renamed: dict[str, str] = {}  # params key as written -> id
     for rid_raw, entry in reqs_raw.items():
         rid = normalize_requirement_id(str(rid_raw))
         key = f"requirements.{rid_raw}"
+        if rid in OLD_IDS:  # an id of an earlier version of the toolkit: read under the REM's id
+            notices.append(renamed_notice(rid, f"{shown}: {key}"))
+            rid = OLD_IDS[rid]
+            if rid in requirements or any(normalize_requirement_id(str(k)) == rid for k in reqs_raw):
+                raise _fail(shown, key, f"{rid_raw} is the former id of {rid}, which the file also names; "
+                                        "expected it once")
+        renamed[str(rid_raw)] = rid
         if rid not in known:
             raise _fail(shown, key, f"unknown requirement id; expected one of {', '.join(sorted(known))}")
         if rid in seen:
@@ -422,9 +441,9 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                                           "by segur catalog import FILE.xlsx --campaign PARAMS")
             rem_catalogue = load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
             for rid_raw in reqs_raw:
-                official = rem_catalogue.get(str(rid_raw))
+                official = rem_catalogue.get(renamed[str(rid_raw)])
                 if official is not None and official.conditional is False and \
-                        not requirements[normalize_requirement_id(str(rid_raw))]["condition_met"]:
+                        not requirements[renamed[str(rid_raw)]]["condition_met"]:
                     found = _fail(shown, f"requirements.{rid_raw}.condition_met", f"the imported REM "
                                   f"({rem_catalogue.source}) says this requirement is not conditional; expected true")
                     if problems is None:
@@ -434,10 +453,13 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
     if (raw.get("signing") or {}).get("public_key") is not None:
         public_key = confine(raw["signing"]["public_key"], key="signing.public_key", must_exist="a PEM public key")
 
+    rem_project = raw["rem_project"].strip() if "rem_project" in raw else None
+
     _check_no_literal_secrets(raw, shown, {"not_secrets", *(raw.get("not_secrets") or ())})
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
-                    raw=raw, timeouts=timeouts, rem_path=rem_path, allowed_dirs=allowed, public_key=public_key)
+                    raw=raw, timeouts=timeouts, rem_path=rem_path, allowed_dirs=allowed, public_key=public_key,
+                    rem_project=rem_project, notices=notices)
 
 
 _JUSTIFICATION_KEY = re.compile(r"^requirements\.[^.]+(?:\.[^.]+)*?\.(?:justification|condition_met)(?:[.\[]|$)")

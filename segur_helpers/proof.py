@@ -282,14 +282,18 @@ class Proof:
 def cover_info(campaign: Campaign, requirement: catalog.Requirement, scenario: catalog.Scenario,
                run_id: str) -> dict[str, Any]:
     """What the cover of a proof says, before any step ran."""
-    from .catalog.wording import wording
+    from .catalog.wording import chapter, wording
 
     c = campaign
+    rem = c.rem()
+    ch = chapter(requirement.id, rem)
     return {
-        "requirement": requirement.id, "squash_ref": requirement.squash_ref, "title": requirement.title,
-        "chapter": requirement.chapter, "scenario": scenario.id, "scenario_title": scenario.title,
-        # statement, scenario, expected proofs and condition: the imported REM's words, else the project's
-        **wording(requirement, scenario, c.rem()),
+        "requirement": requirement.id, "title": requirement.title,
+        # the chapter as the imported REM gives it (code and title), else the project's catalogue
+        "chapter": ch.code, "chapter_title": ch.title, "scenario": scenario.id, "scenario_title": scenario.title,
+        # statement, scenario, expected proofs and condition: the imported REM's words, else the project's;
+        # squash_ref (only as the REM writes it), the REM's project and version, the id's source
+        **wording(requirement, scenario, rem),
         "campaign": c.name, "vendor": c.vendor, "product": c.product, "version": c.version,
         "target_url": c.target_url, "operator": c.operator, "driver": c.driver, "run_id": run_id,
         "toolkit_version": __version__,

@@ -11,7 +11,7 @@ from .evidence import esc
 
 STEP_STATUS = {"done": "exécutée", "error": "en erreur", "skipped": "non exécutée", "pending": "en cours"}
 KIND_FR = {"screenshot": "capture d'écran", "email": "message (.eml)", "exchange": "échange (requête et réponse)",
-           "attachment": "pièce jointe", "observation": "relevé (JSON)"}
+           "attachment": "pièce jointe", "observation": "relevé (JSON)", "sms": "SMS (fichier de la passerelle)"}
 
 
 def _verdict_badge(verdict: str) -> str:
@@ -29,8 +29,10 @@ def fmt_time(iso: str) -> str:
 
 
 def cover_rows(c: dict) -> str:
+    from .catalog.wording import identity_rows
+
     rows = [
-        ("Exigence", f"{c['requirement']} (référence Squash {c['squash_ref']}) — {c['title']}"),
+        *identity_rows(c),  # requirement, REM and version, Squash reference only when the REM has it
         ("Scénario", f"{c['scenario']} — {c['scenario_title']}"),
         ("Éditeur", c["vendor"]),
         ("Produit et version", f"{c['product']} {c['version']}"),

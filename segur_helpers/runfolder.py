@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .errors import UserError
 from .evidence import sha256_file
+from .ids import current_id
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
@@ -314,10 +315,14 @@ def latest_per_requirement(outputs: Path, campaign: str | None, max_age_days: fl
                     continue
                 when = proof.get("finished") or record.get("started")
                 when = when if isinstance(when, str) else None
-                key = (cdir.name, proof["scenario"])
+                # a proof made under an id renamed since (ids.OLD_IDS) counts as its requirement's today
+                scenario = current_id(proof["scenario"])
+                key = (cdir.name, scenario)
                 if key not in latest or (when or "") >= (latest[key]["when"] or ""):
-                    latest[key] = {"campaign": cdir.name, "scenario": proof["scenario"],
-                                   "requirement": proof.get("requirement", ""), "verdict": proof["verdict"],
+                    latest[key] = {"campaign": cdir.name, "scenario": scenario,
+                                   "renamed_from": proof["scenario"] if scenario != proof["scenario"] else "",
+                                   "requirement": current_id(proof.get("requirement", "")) if proof.get(
+                                       "requirement") else "", "verdict": proof["verdict"],
                                    "when": when, "run_id": record.get("run_id", run.name),
                                    "version": record.get("version", ""), "product": record.get("product", "")}
     rows = []

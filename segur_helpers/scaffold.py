@@ -52,6 +52,10 @@ driver: {module}:{cls}Driver        # the module next to this file; or yaml:map.
 mailbox:                            # where the professionals' messages are read
   kind: maildir                     # or: kind: imap, host, port, username, password: env:NAME
   path: TODO/maildir                # (the demo DPI's mail sink: outputs/demo-target/maildir)
+sms:                                # where the SMS sent to the professionals' mobiles are read (SSI/IE.32)
+  kind: folder                      # one JSON file per SMS (your gateway's store or a test phone's export)
+  path: TODO/sms                    # (the demo DPI's SMS gateway: outputs/demo-target/sms)
+# cda: {{testcontenucda: TODO/TestContenuCDA}}   # optional: validate CDA documents with ANS's TestContenuCDA
 timeouts:
   mail_s: 30                        # wait for a message (s)
   step_s: 90                        # one step (s)

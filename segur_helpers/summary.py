@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 
 from .evidence import esc
-from .ids import safe_name
+from .ids import current_id, safe_name
 from .pdf import band, html_to_pdf
 from .report import _verdict_badge, fmt_time
 from .style import CSS
@@ -47,14 +47,16 @@ def rows(run_dir: Path, record: dict) -> list[dict]:
     out = []
     for e in record.get("proofs", []):
         req = catalog.get(e["requirement"])
-        result = read_json_safe(run_dir / safe_name(e["scenario"]) / "result.json") or {}
+        # a proof keeps the folder it was made in (an id renamed since: ids.OLD_IDS)
+        result = read_json_safe(run_dir / (e.get("folder") or safe_name(e["scenario"])) / "result.json") or {}
         expected = result.get("expected") or [{"id": "", "text": ""}]
         scen_title = result.get("scenario_title", "")
         for p in expected:
             out.append({
                 "ID": e["requirement"], "Chapitre": e.get("chapter") or (req.chapter if req else ""),
                 "Fonction": req.function if req else "", "Exigence": result.get("title", req.title if req else ""),
-                "N° scénario": e["scenario"], "Scénario de conformité": scen_title, "N° preuve": p["id"],
+                # an old run's proof element under its requirement's id of today (ids.OLD_IDS)
+                "N° scénario": e["scenario"], "Scénario de conformité": scen_title, "N° preuve": current_id(p["id"]),
                 "Preuve": p["text"], "Verdict": e["verdict"], "Tentatives": e.get("attempts", 1),
                 "Durée (s)": e.get("duration_s", ""), "Fichier de preuve": e.get("pdf") or "",
                 "SHA-256 du fichier de preuve": e.get("pdf_sha256") or "", "Relecture": "",

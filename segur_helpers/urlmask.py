@@ -15,8 +15,8 @@ import re
 
 MASK = "[masqué]"
 
-_NAME = (r"[A-Za-z0-9_.\-]*?(?:code|token|state|secret|password|passwd|pwd|key|signature|sig|nonce|ticket|otp|"
-         r"assertion|jwt|sessionid|session|sid|credential|auth)")
+_NAME = (r"(?:[A-Za-z0-9_.\-]*?(?:code|token|state|secret|password|passwd|pwd|key|signature|sig|nonce|ticket|otp|"
+         r"assertion|jwt|sessionid|session|sid|credential|auth|verifier)|[A-Za-z0-9_.\-]*token[A-Za-z0-9_.\-]*)")
 _VALUE_END = r"&#\s\"'<>\\;"
 _PLAIN = re.compile(rf"((?:[?&#;]|\\u0026)(?i:{_NAME})=)(?!\[masqu)[^{_VALUE_END}]+")
 _ENCODED = re.compile(rf"((?:%3[Ff]|%26|%23)(?i:{_NAME})%3[Dd])(?!%5Bmasqu)(?:(?!%26|%23)[^{_VALUE_END}])+")

@@ -58,6 +58,8 @@ def campaign_dict(url: str, maildir: Path, only: tuple[str, ...] = ("SSI/IE.31",
     data["campaign"] = "test"
     data["target"]["url"] = url
     data["mailbox"]["path"] = str(maildir)
+    if "sms" in data:  # the demo stack's SMS gateway keeps its messages beside the Maildir
+        data["sms"]["path"] = str(Path(maildir).parent / "sms")
     data["timeouts"] = {"mail_s": 10, "step_s": 90}
     data["requirements"] = {k: v for k, v in data["requirements"].items() if k in only}
     data.update(overrides)

@@ -17,6 +17,9 @@ LDAP_PASSWORD = os.environ.setdefault(LDAP_PASSWORD_ENV, "ldap-" + secrets.token
 # The demo identity provider's test professional and test-switch passwords (SSI/IAM.80).
 OIDC_USER_PASSWORD = os.environ.setdefault("DEMO_OIDC_USER_PASSWORD", "idp-" + secrets.token_urlsafe(18))
 OIDC_ADMIN_PASSWORD = os.environ.setdefault("DEMO_OIDC_ADMIN_PASSWORD", "idpadm-" + secrets.token_urlsafe(18))
+# The Pro Santé Connect stand-in's test identities' code and test-switch password (PSC.01, 02, 08, DMP/PSC.01).
+PSC_USER_PASSWORD = os.environ.setdefault("DEMO_PSC_USER_PASSWORD", "psc-" + secrets.token_urlsafe(18))
+PSC_ADMIN_PASSWORD = os.environ.setdefault("DEMO_PSC_ADMIN_PASSWORD", "pscadm-" + secrets.token_urlsafe(18))
 
 
 def with_directory(stack, requirements: dict, **sync) -> dict:

@@ -5,6 +5,7 @@ from the import itself, never copied here.
 """
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -23,17 +24,18 @@ def demo_params(tmp_path):
 
 
 @needs_rem
-@pytest.mark.parametrize("name,layout", [("template-export-convergence.xlsx", "convergence"),
-                                         ("template-segur-requirement-export.xlsx", "wide"),
-                                         ("import_squash_update_com.xlsx", "squash-update")])
-def test_import_to_a_file_and_show(tmp_path, name, layout):
+@pytest.mark.parametrize("name,layout,project", [("template-export-convergence.xlsx", "convergence", None),
+                                                 ("template-segur-requirement-export.xlsx", "wide", None),
+                                                 ("import_squash_update_com.xlsx", "squash-update", "SC_SSI")])
+def test_import_to_a_file_and_show(tmp_path, name, layout, project):
     out = tmp_path / "rem.json"
-    proc = run_segur("catalog", "import", str(SHARED_REM / name), "--out", str(out))
+    extra = ["--rem-project", project] if project else []
+    proc = run_segur("catalog", "import", str(SHARED_REM / name), "--out", str(out), *extra)
     assert proc.returncode == 0, proc.stderr
     saved = RemCatalog.load(out)
-    assert saved.layout == layout and saved == import_rem(SHARED_REM / name)
-    assert f"imported {len(saved)} requirements from {name} ({layout} layout)" in proc.stdout
-    rid = next(iter(saved.requirements))
+    assert saved.layout == layout and saved == import_rem(SHARED_REM / name, project)
+    assert f"imported {len(saved)} requirements from {name} ({layout} layout" in proc.stdout
+    rid = next(r for r, req in saved.requirements.items() if req.statement)
     proc = run_segur("catalog", "show", f"SC.{rid}", "--rem", str(out))
     assert proc.returncode == 0, proc.stderr
     first_line = saved.get(rid).statement.splitlines()[0]
@@ -41,9 +43,37 @@ def test_import_to_a_file_and_show(tmp_path, name, layout):
     for scenario in saved.get(rid).scenarios:
         assert scenario.id in proc.stdout and all(p.id in proc.stdout for p in scenario.proofs)
     # an existing catalogue is replaced only on request
-    again = run_segur("catalog", "import", str(SHARED_REM / name), "--out", str(out))
+    again = run_segur("catalog", "import", str(SHARED_REM / name), "--out", str(out), *extra)
     assert again.returncode == 2 and "already exists" in again.stderr
-    assert run_segur("catalog", "import", str(SHARED_REM / name), "--out", str(out), "--replace").returncode == 0
+    assert run_segur("catalog", "import", str(SHARED_REM / name), "--out", str(out), "--replace",
+                     *extra).returncode == 0
+
+
+@needs_rem
+def test_a_workbook_of_several_projects_needs_one(tmp_path):
+    out = tmp_path / "rem.json"
+    proc = run_segur("catalog", "import", str(SHARED_REM / "export_full.xlsx"), "--out", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not out.exists()
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {SHARED_REM / 'export_full.xlsx'}: holds 14 REM projects: ")
+    for code in ("HOP-DPI", "HOP-PFI", "BIO", "LGC", "RIS", "DB", "SC_SSI", "SC_DMP", "SC_MSS", "SC_PSC", "SC_CDA"):
+        assert re.search(rf"\b{code} \(\d+ requirements?\)", line), code
+    assert "--rem-project" in line and "rem_project:" in line
+    # a campaign saying rem_project: is enough; the import writes it when the campaign lacks it
+    params = demo_params(tmp_path)
+    text = params.read_text(encoding="utf-8").replace("rem_project: HOP-DPI", "# (none)")
+    params.write_text(text, encoding="utf-8")
+    proc = run_segur("catalog", "import", str(SHARED_REM / "export_full.xlsx"), "--campaign", str(params))
+    assert proc.returncode == 2 and "holds 14 REM projects" in proc.stderr
+    assert not params.with_name("campaign.rem.json").exists() and params.read_text(encoding="utf-8") == text
+    proc = run_segur("catalog", "import", str(SHARED_REM / "export_full.xlsx"), "--campaign", str(params),
+                     "--rem-project", "HOP-PFI")
+    assert proc.returncode == 0, proc.stderr
+    assert "rem_project: HOP-PFI" in params.read_text(encoding="utf-8")
+    assert RemCatalog.load(params.with_name("campaign.rem.json")).project_code == "HOP-PFI"
+    proc = run_segur("catalog", "import", str(SHARED_REM / "export_full.xlsx"), "--campaign", str(params),
+                     "--replace")
+    assert proc.returncode == 0 and "REM project HOP-PFI" in proc.stdout
 
 
 def test_unknown_layout_is_refused_with_expected_columns(tmp_path):
@@ -71,7 +101,7 @@ def test_coverage_table_and_xlsx(tmp_path):
     params = demo_params(tmp_path)
     proc = run_segur("catalog", "import", str(SHARED_REM / "export_full.xlsx"), "--campaign", str(params))
     assert proc.returncode == 0, proc.stderr
-    rem = import_rem(SHARED_REM / "export_full.xlsx")
+    rem = import_rem(SHARED_REM / "export_full.xlsx", "HOP-DPI")  # the campaign's rem_project:
 
     # the campaign declares SSI/IE.31's condition unmet: covered by a justification
     xlsx = tmp_path / "couverture.xlsx"
@@ -83,7 +113,10 @@ def test_coverage_table_and_xlsx(tmp_path):
     # the other REM requirements the project covers (the catalogue grows) are counted as notebooks
     covered = sum(1 for rid in rem.requirements if rid != "SSI/IE.31" and catalog.get(rid) is not None
                   and any(s.notebook_path.is_file() for s in catalog.get(rid).scenarios))
-    assert f"{len(rem)} requirement(s) in export_full.xlsx: {covered} notebook, 1 justification" in proc.stdout
+    assert (f"{len(rem)} requirement(s) in export_full.xlsx (REM_HOP-DPI_Hôpital [va2]): {covered} notebook, "
+            "1 justification") in proc.stdout
+    # chapters are the imported REM's: code in the table, code and title in the workbook
+    assert ie31.split()[1] == "SSI/IE"
     ws = load_workbook(xlsx).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:6] == ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture")
@@ -93,6 +126,8 @@ def test_coverage_table_and_xlsx(tmp_path):
     by_id = {r[0]: r for r in rows[1:]}
     assert set(by_id) == set(rem.requirements) | not_in_rem
     assert by_id["SSI/IE.31"][5] == "justification (condition non remplie)"
+    assert by_id["SSI/IE.31"][1] == f"SSI/IE — {rem.get('SSI/IE.31').chapter}" and rem.get("SSI/IE.31").chapter
+    assert by_id["SSI/IE.31"][10:12] == ("APPROVED", "1")
     uncovered = next(rid for rid in sorted(rem.requirements) if catalog.get(rid) is None)
     assert by_id[uncovered][5] == "rien" and by_id[uncovered][7] == "hors périmètre"
     # an existing report is never overwritten

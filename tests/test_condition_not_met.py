@@ -81,5 +81,5 @@ def test_cover_condition_wording(tmp_path, write_params, verdict):
     """Without a REM the cover quotes the project's summary and says so."""
     result = asyncio.run(_run(_proof(tmp_path, write_params), manages_contacts=verdict == "CONFORME"))
     html = unescape(proof_html(nbformat.v4.new_notebook(), result, "0" * 64))
-    assert "résumé du projet segur-proofs (aucun REM importé)" in html
+    assert "résumé du projet segur-proofs — aucun REM importé" in html
     assert ("déclarée remplie pour cette campagne" in html) == (verdict == "CONFORME")

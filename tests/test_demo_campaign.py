@@ -11,9 +11,11 @@ from conftest import ROOT, files_under, run_segur
 
 
 def test_demo_campaign_is_all_conforme(tmp_path, demo_stack, admin_password, monkeypatch):
-    for var in ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD"):
+    names = ("DEMO_LDAP_ADMIN_PASSWORD", "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD",
+             "DEMO_PSC_USER_PASSWORD", "DEMO_PSC_ADMIN_PASSWORD")
+    for var in names:
         monkeypatch.setenv(var, "demo-" + secrets.token_urlsafe(16))
-    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True)
+    stack = demo_stack(with_dmp=True, with_ldap=True, with_oidc=True, with_psc=True)
     text = stack.retarget((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
     assert "8765" not in text and "../outputs/demo-target" not in text
     params = tmp_path / "demo.yaml"
@@ -27,8 +29,7 @@ def test_demo_campaign_is_all_conforme(tmp_path, demo_stack, admin_password, mon
     assert set(verdicts.values()) == {"CONFORME"}, (verdicts, proc.stdout[-3000:], proc.stderr[-3000:])
     assert proc.returncode == 0
     assert (run / "summary.pdf").is_file() and (run / "summary.xlsx").is_file()
-    secrets_used = [admin_password] + [os.environ[v] for v in ("DEMO_LDAP_ADMIN_PASSWORD",
-                                                               "DEMO_OIDC_USER_PASSWORD", "DEMO_OIDC_ADMIN_PASSWORD")]
+    secrets_used = [admin_password] + [os.environ[v] for v in names]
     for f in files_under(run):
         data = f.read_bytes()
         assert not any(s.encode() in data for s in secrets_used), f"secret found in {f}"

@@ -12,12 +12,12 @@ from pypdf import PdfReader
 
 from conftest import campaign_dict, files_under, run_segur
 
-REQS = ("DMP/CS.01", "DMP/UX.15", "CDA/DD.05", "DMP/CONF.06", "DMP/CONF.09", "STAT/ES 01.01")
-SAFE = {"DMP/CS.01": "DMP_CS.01.01", "DMP/UX.15": "DMP_UX.15.01", "CDA/DD.05": "CDA_DD.05.01",
+REQS = ("DMP/CONF.16", "DMP/UX.15", "CDA/DD.05", "DMP/CONF.06", "DMP/CONF.09", "STAT/ES 01.01")
+SAFE = {"DMP/CONF.16": "DMP_CONF.16.01", "DMP/UX.15": "DMP_UX.15.01", "CDA/DD.05": "CDA_DD.05.01",
         "DMP/CONF.06": "DMP_CONF.06.01", "DMP/CONF.09": "DMP_CONF.09.01", "STAT/ES 01.01": "STAT_ES_01.01.01"}
 # the check each requirement's defect must make fail (a substring of its label)
 DEFECT_CHECK = {
-    "DMP/CS.01": "la connexion secrète est de nouveau proposée",
+    "DMP/CONF.16": "la connexion secrète est de nouveau proposée",
     "DMP/UX.15": "visible sans clic",
     "CDA/DD.05": "supprimé du DMP",
     "DMP/CONF.06": "Aucune requête de consultation n'a atteint le DMP",
@@ -63,7 +63,7 @@ def test_dmp_requirements_conforme(tmp_path, write_params, demo_stack, admin_pas
         assert "CONFORME" in text and "NON CONFORME" not in text
         for element, _t in [(e["id"], e["text"]) for e in result["expected"]]:
             assert element in text
-    kinds = [e["kind"] for e in _result(run, "DMP/CS.01")["evidence"]]
+    kinds = [e["kind"] for e in _result(run, "DMP/CONF.16")["evidence"]]
     assert kinds.count("screenshot") >= 6  # two episodes, two professionals
     stat = _result(run, "STAT/ES 01.01")
     names = [e["name"] for e in stat["evidence"]]

@@ -1,4 +1,4 @@
-"""Documents end to end against the real demo DPI: HOP VA 1.06, CDA/N1.01, MSS/CONF.16.
+"""Documents end to end against the real demo DPI: HOP VA 1.06, DMP/CONF.04, MSS/CONF.16.
 
 One compliant campaign run covers every requirement (CONFORME each); each defect run switches one
 requirement's defect on and must give NON CONFORME naming the failed checks, in result.json and in the PDF.
@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from conftest import ADMIN_PASSWORD, campaign_dict, files_under, run_segur
 from segur_helpers.ids import safe_name
 
-REQS = ("CDA/N1.01", "MSS/CONF.16", "HOP VA 1.06")
+REQS = ("DMP/CONF.04", "MSS/CONF.16", "HOP VA 1.06")
 
 
 def pdf_text(path: Path) -> str:
@@ -70,12 +70,12 @@ def test_compliant_documents_are_conforme(compliant):
 
 def test_cda_proof_keeps_the_document_and_names_every_xpath(compliant):
     _, run = compliant
-    result, pdf = result_of(run, "CDA/N1.01")
+    result, pdf = result_of(run, "DMP/CONF.04")
     names = [e["name"] for e in result["evidence"]]
     xml = next(n for n in names if n.endswith("-cda.xml"))
     assert any(n.endswith(".pdf") for n in names) and any(n.endswith(".csv") for n in names)
     from segur_helpers.cda import check_cda
-    rules = check_cda((run / "CDA_N1.01.01" / "evidence" / xml).read_bytes())
+    rules = check_cda((run / "DMP_CONF.04.01" / "evidence" / xml).read_bytes())
     labels = {c["label"].split(" — ")[0]: c for c in result["checks"]}
     for rule in rules:  # one check per rule, each naming its XPath
         assert labels[rule.rule_id]["expected"] == f"XPath {rule.xpath}"
@@ -94,7 +94,7 @@ def test_mss_proof_keeps_raw_eml_with_header(compliant):
 
 
 DEFECTS = {
-    "CDA/N1.01": ("R2.ci-sis", "R8.ldl-code", "R8.not-crh"),
+    "DMP/CONF.04": ("R2.ci-sis", "R8.ldl-code", "R8.not-crh", "Titre du document (ClinicalDocument/title)"),
     "MSS/CONF.16": ("porte l'en-tête SMTP X-MSS-NIL", "vaut le numéro d'identification",
                     "Tous les messages envoyés"),
     "HOP VA 1.06": ("Étape « Relecture »", "ordre du circuit"),

@@ -109,3 +109,15 @@ def _send_dmp_input(client) -> str:
     import re
 
     return re.search(r'<input type="checkbox" id="send-dmp"[^>]*>', client.get("/circuit/documents/new").text).group(0)
+
+
+def test_generated_titles_follow_the_naming_rule_and_the_defect_breaks_it():
+    from segur_helpers.cda import check_title_naming
+
+    for type_code in DOC_TYPES:
+        rule = check_title_naming(_cda(type_code))
+        assert rule.passed, rule.observed
+        assert "25/11/2026" in rule.observed and "SEGURTEST Camille" in rule.observed
+    broken = check_title_naming(_cda("LDL", defective=True))
+    assert not broken.passed
+    assert "date du document (25/11/2026)" in broken.observed and "SEGURTEST" in broken.observed

@@ -97,7 +97,9 @@ def test_justification_pdf_reads_as_a_reviewer_needs(justified):
     j = yaml.safe_load(params.read_text(encoding="utf-8"))["requirements"]["SSI/IE.31"]["justification"]
     text = pdf_text(run / SCEN / f"{SCEN}-justification.pdf")
     req = catalog.get("SSI/IE.31")
-    for needle in ("SSI/IE.31", "SC.SSI/IE.31", "NON APPLICABLE", "Condition d'applicabilité",
+    # no REM imported: no Squash reference is made up, the cover says no REM was imported
+    assert "SC.SSI/IE.31" not in text and "Référence Squash" not in text
+    for needle in ("SSI/IE.31", "aucun REM importé", "NON APPLICABLE", "Condition d'applicabilité",
                    words(req.condition), words(req.summary), "résumé du projet segur-proofs",
                    words(j["explanation"].split("\n\n")[0]), words(j["reason"].split("\n\n")[1]),
                    "Claire Martin", words(j["signatory"]["role"]), "20/11/2026", "19/11/2027",
@@ -139,19 +141,27 @@ def test_imported_rem_wording_is_quoted(tmp_path):
     assert proc.returncode == 0, proc.stderr
     catalogue = params.with_name("campaign.rem.json")
     assert catalogue.is_file() and "rem: campaign.rem.json" in params.read_text(encoding="utf-8")
-    official = import_rem(SHARED_REM / "export_full.xlsx").get("SSI/IE.31")
+    rem = import_rem(SHARED_REM / "export_full.xlsx", "HOP-DPI")  # the campaign's rem_project:
+    # REM HOP-DPI's SSI/IE.31 has no wording of its own: its socle parent's (SC_SSI) is quoted, and said so
+    official = rem.wording_parent(rem.get("SSI/IE.31"))
+    assert official.squash_ref == "SC.SSI/IE.31" and official.statement
     proc, runs = run_campaign(params, tmp_path / "outputs")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((runs[0] / SCEN / "result.json").read_text())
-    assert result["wording_source"] == "libellé officiel du REM importé — export_full.xlsx, export Squash"
+    source = "libellé officiel de l'exigence socle parente SC.SSI/IE.31"
+    assert result["wording_source"].startswith(source) and "export_full.xlsx, export Squash" in result["wording_source"]
     assert result["summary"] == official.statement
+    # the whole sentence(s) carrying the condition, labelled as an extract of the statement
     assert result["condition"] == condition_clause(official.statement) and result["condition"]
+    assert result["condition_source"] == "extrait de l'énoncé ci-dessus"
+    assert result["squash_ref"] == "SSI/IE.31" and result["rem"]["code"] == "HOP-DPI"
     assert result["expected_source"] == "résumé du projet segur-proofs"  # a Squash export has no proofs
     first_words = " ".join(official.statement.split()[:12])
     for text in (pdf_text(runs[0] / SCEN / f"{SCEN}-justification.pdf"),
                  docx_text(runs[0] / SCEN / f"{SCEN}-justification.docx")):
-        assert "libellé officiel du REM importé — export_full.xlsx" in text
-        assert first_words in text
+        assert source in text and "REM HOP-DPI « REM_HOP-DPI_Hôpital [va2] »" in text
+        assert first_words in text and words(result["condition"]) in text
+        assert "extrait de l'énoncé" in text
         assert words(catalog.get("SSI/IE.31").summary) not in text  # the official words replace the summary
     # importing again does not silently replace the catalogue
     again = run_segur("catalog", "import", str(SHARED_REM / "export_full.xlsx"), "--campaign", str(params))

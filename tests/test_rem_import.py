@@ -129,44 +129,55 @@ def export_full() -> RemCatalog:
     path = SHARED_REM / "export_full.xlsx"
     if not path.is_file():
         pytest.skip(f"{path} not found")
-    return import_rem(path)
+    return import_rem(path, "HOP-DPI")
 
 
 def test_real_squash_export(export_full: RemCatalog, tmp_path: Path) -> None:
     catalog = export_full
     assert catalog.layout == LAYOUT_SQUASH
-    # 1,540 versions, 677 distinct raw references, 460 distinct requirements once
-    # SC./business prefixes and stray blanks are normalised
-    assert 450 <= len(catalog) <= 700
-    for rid in ("SSI/IE.31", "SSI/IAM.94"):
+    assert catalog.project == "REM_HOP-DPI_Hôpital [va2]" and catalog.project_code == "HOP-DPI"
+    assert catalog.project_version == "va2"
+    # REM HOP-DPI alone: 197 versions, some OBSOLETE, some references written twice (SC.PSC.08, PSC.08)
+    assert 150 <= len(catalog) <= 197
+    assert all(r.project == catalog.project for r in catalog.requirements.values())
+    assert not [r.id for r in catalog.requirements.values() if r.status == "OBSOLETE"]
+    for rid in ("SSI/IE.31", "SSI/IAM.87"):
         req = catalog.get(rid)
         assert req is not None, rid
         assert catalog.get(f"SC.{rid}") is req
-        assert req.id == rid and req.squash_ref == f"SC.{rid}"
-        assert req.statement and not HTML_TAG.search(req.statement) and "DOIT" in req.statement
+        assert req.id == rid and req.squash_ref == rid  # as REM HOP-DPI writes it, never derived
+        assert req.statement == ""  # HOP-DPI's copy has no wording of its own: its socle parent's is quoted
+        parent = catalog.wording_parent(req)
+        assert parent is not None and parent.squash_ref == f"SC.{rid}" and parent.project.startswith("SC_SSI_")
+        assert parent.statement and not HTML_TAG.search(parent.statement) and "DOIT" in parent.statement
         assert req.nature == "EXIGENCE" and req.criticality in ("Majeure", "Mineure")
-        assert req.status == "APPROVED" and req.chapter and req.function
+        assert req.status == "APPROVED" and req.version == 1 and req.chapter and req.function
+        assert req.chapter_code == rid.rpartition(".")[0]
         assert req.scenarios == []
     # no statement keeps real HTML (unescaped <placeholders> written in the texts are kept)
-    assert not [r.id for r in catalog.requirements.values() if REAL_HTML.search(r.statement)]
-    assert sum(1 for r in catalog.requirements.values() if r.statement) >= 450
-    # keys are canonical: no prefix, no stray blanks (the file has "SC.\xa0DMP/HISTO.01")
+    quoted = list(catalog.requirements.values()) + list(catalog.linked.values())
+    assert not [r.id for r in quoted if REAL_HTML.search(r.statement)]
+    # keys are canonical: no prefix, no stray blanks
     assert all(rid == rid.strip() and not rid.startswith("SC.") for rid in catalog.requirements)
-    assert catalog.get("SC.\u00a0DMP/HISTO.01") is catalog.get("DMP/HISTO.01") is not None
     # chapter-less socle ids: SC.PSC.01 and PSC.01 are the same requirement
     assert catalog.get("SC.PSC.01") is catalog.get("PSC.01") is not None
+    # a domain is not a business prefix: MSS.UX/DPI.2 stays as written
+    assert catalog.get("MSS.UX/DPI.2") is not None
     assert_round_trip(catalog, tmp_path)
 
 
-def test_real_squash_update_sheet(rem_dir: Path, tmp_path: Path) -> None:
-    catalog = import_rem(real(rem_dir, "import_squash_update_com.xlsx"))
-    assert catalog.layout == LAYOUT_SQUASH_UPDATE
-    assert 240 <= len(catalog) <= 435  # 677 rows, 435 raw references, 253 requirements
-    req = catalog.get("SC.SSI/IE.31")
-    assert req is not None and catalog.get("SSI/IE.31") is req
-    assert req.squash_ref == "SC.SSI/IE.31"
-    assert req.statement and not HTML_TAG.search(req.statement)
+def test_real_update_sheet_one_project(rem_dir: Path, tmp_path: Path) -> None:
+    path = real(rem_dir, "import_squash_update_com.xlsx")
+    with pytest.raises(UserError, match=r"holds \d+ REM projects: .*HOP-DPI \(\d+ requirements\)"):
+        import_rem(path)
+    catalog = import_rem(path, "hop-dpi")  # codes are case-insensitive
+    assert catalog.layout == LAYOUT_SQUASH_UPDATE and catalog.project_code == "HOP-DPI"
+    assert 50 <= len(catalog) <= 91  # 91 rows of REM HOP-DPI in the sheet
+    req = catalog.get("SSI/IE.31")
+    assert req is not None and req.project == catalog.project and req.squash_ref == "SSI/IE.31"
     assert_round_trip(catalog, tmp_path)
+    socle = import_rem(path, "SC_SSI")
+    assert socle.get("SSI/IE.31").squash_ref == "SC.SSI/IE.31" and socle.get("SSI/IE.31").statement
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,41 +382,47 @@ SQUASH_HEADER = [
 
 
 def squash_row(action: str, req_id: int, num: int, ref: str, status: str, text: str, modified: str,
-               category: str = "CRI") -> list[object]:
-    return [action, req_id, "/REM/chemin", num, req_id * 10 + num, ref, "MAJOR", category, status, text,
+               category: str = "CRI", path: str = "/REM/chemin") -> list[object]:
+    return [action, req_id, path, num, req_id * 10 + num, ref, "MAJOR", category, status, text,
             "2022-01-01", modified, "Fonction d'essai", "Général", "SSI/IE_Section d'essai"]
 
 
 def test_squash_versions_rule(tmp_path: Path) -> None:
     rows = [
         SQUASH_HEADER,
-        # SSI/IE.31: v1 live, v2 later but OBSOLETE, a REM copy even later but without text
-        squash_row("U", 1, 1, "SC.SSI/IE.31", "APPROVED", "<p>version un</p>", "2022-02-01"),
-        squash_row("U", 1, 2, "SC.SSI/IE.31", "OBSOLETE", "<p>version deux</p>", "2022-03-01"),
-        squash_row("U", 2, 1, "SSI/IE.31", "APPROVED", "", "2022-04-01"),
-        # SSI/IE.32: two live versions, the latest wins; same day -> highest version number
-        squash_row("U", 3, 1, "SC.SSI/IE.32", "APPROVED", "<p>ancienne</p>", "2022-02-01"),
-        squash_row("U", 3, 2, "SC.SSI/IE.32", "WORK_IN_PROGRESS", "<p>r&eacute;cente</p>", "2022-05-01"),
-        squash_row("U", 4, 1, "SC.SSI/IE.33", "APPROVED", "<p>a</p>", "2022-05-01"),
-        squash_row("U", 4, 2, "SC.SSI/IE.33", "APPROVED", "<p>b</p>", "2022-05-01", category="PRECO"),
-        # only obsolete versions: kept, with its status
-        squash_row("U", 5, 1, "SC.SSI/IE.34", "OBSOLETE", "<p>retirée</p>", "2022-05-01"),
+        # SSI/IE.31: APPROVED beats a later UNDER_REVIEW and an even later WORK_IN_PROGRESS
+        squash_row("U", 1, 1, "SC.SSI/IE.31", "APPROVED", "<p>approuvée</p>", "2022-02-01"),
+        squash_row("U", 1, 2, "SC.SSI/IE.31", "UNDER_REVIEW", "<p>en revue</p>", "2022-03-01"),
+        squash_row("U", 1, 3, "SC.SSI/IE.31", "WORK_IN_PROGRESS", "<p>en cours</p>", "2022-04-01"),
+        # SSI/IE.32: UNDER_REVIEW beats a later WORK_IN_PROGRESS
+        squash_row("U", 2, 1, "SC.SSI/IE.32", "UNDER_REVIEW", "<p>en revue</p>", "2022-02-01"),
+        squash_row("U", 2, 2, "SC.SSI/IE.32", "WORK_IN_PROGRESS", "<p>r&eacute;cente</p>", "2022-05-01"),
+        # SSI/IE.33: equal status, the date decides; same day, the highest version number
+        squash_row("U", 3, 1, "SC.SSI/IE.33", "APPROVED", "<p>ancienne</p>", "2022-02-01"),
+        squash_row("U", 3, 2, "SC.SSI/IE.33", "APPROVED", "<p>récente</p>", "2022-05-01", category="PRECO"),
+        squash_row("U", 3, 3, "SC.SSI/IE.33", "APPROVED", "<p>récente bis</p>", "2022-05-01", category="PRECO"),
+        # OBSOLETE versions are left out, however recent; only obsolete versions: no requirement
+        squash_row("U", 4, 1, "SC.SSI/IE.34", "OBSOLETE", "<p>retirée</p>", "2022-05-01"),
+        squash_row("U", 5, 1, "SC.SSI/IE.36", "WORK_IN_PROGRESS", "<p>vivante</p>", "2022-02-01"),
+        squash_row("U", 5, 2, "SC.SSI/IE.36", "OBSOLETE", "<p>obsolète récente</p>", "2022-09-01"),
         # a deletion in an update sheet is not a requirement; an empty reference is skipped
         squash_row("D", 6, 1, "SC.SSI/IE.35", "APPROVED", "<p>supprimée</p>", "2022-05-01"),
         squash_row("U", 7, 1, "", "APPROVED", "<p>sans référence</p>", "2022-05-01"),
     ]
     catalog = import_rem(write_xlsx(tmp_path / "squash.xlsx", rows, title="REQUIREMENT"))
-    assert catalog.layout == LAYOUT_SQUASH_UPDATE
-    assert list(catalog.requirements) == ["SSI/IE.31", "SSI/IE.32", "SSI/IE.33", "SSI/IE.34"]
+    assert catalog.layout == LAYOUT_SQUASH_UPDATE and catalog.project == "REM"
+    assert list(catalog.requirements) == ["SSI/IE.31", "SSI/IE.32", "SSI/IE.33", "SSI/IE.36"]
     ie31 = catalog.get("SC.SSI/IE.31")
-    assert (ie31.statement, ie31.status, ie31.squash_ref) == ("version un", "APPROVED", "SC.SSI/IE.31")
-    assert (ie31.nature, ie31.criticality, ie31.chapter, ie31.profile) == (
-        "EXIGENCE", "Majeure", "Section d'essai", "Général")
-    assert ie31.scenarios == [] and ie31.conditional is None
-    assert (catalog.get("SSI/IE.32").statement, catalog.get("SSI/IE.32").status) == ("récente", "WORK_IN_PROGRESS")
-    assert (catalog.get("SSI/IE.33").statement, catalog.get("SSI/IE.33").nature) == ("b", "PRECONISATION")
-    assert catalog.get("SSI/IE.34").status == "OBSOLETE"
-    assert "SSI/IE.35" not in catalog
+    assert (ie31.statement, ie31.status, ie31.version, ie31.squash_ref) == ("approuvée", "APPROVED", 1,
+                                                                          "SC.SSI/IE.31")
+    assert (ie31.nature, ie31.criticality, ie31.chapter, ie31.chapter_code, ie31.profile) == (
+        "EXIGENCE", "Majeure", "Section d'essai", "SSI/IE", "Général")
+    assert ie31.scenarios == [] and ie31.conditional is None and ie31.project == "REM"
+    assert (catalog.get("SSI/IE.32").statement, catalog.get("SSI/IE.32").status) == ("en revue", "UNDER_REVIEW")
+    ie33 = catalog.get("SSI/IE.33")
+    assert (ie33.statement, ie33.nature, ie33.version) == ("récente bis", "PRECONISATION", 3)
+    assert "SSI/IE.34" not in catalog and "SSI/IE.35" not in catalog
+    assert (catalog.get("SSI/IE.36").statement, catalog.get("SSI/IE.36").status) == ("vivante", "WORK_IN_PROGRESS")
     assert_round_trip(catalog, tmp_path)
 
 
@@ -423,3 +440,119 @@ def test_squash_malformed_reference(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "export.xlsx", rows, title="REQUIREMENT")
     with pytest.raises(UserError, match=r"sheet 'REQUIREMENT', row 3, column 'REQ_VERSION_REFERENCE': malformed"):
         import_rem(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# one REM project at a time, and LINK_REQ_REQ (invented texts)
+# ---------------------------------------------------------------------------------------------
+
+DPI, BIO, SSI, PSC = ("REM_HOP-DPI_Hôpital [va2]", "REM_BIO_Biologie [va2]", "SC_SSI_Sécurité [va2]",
+                      "SC_PSC_Pro Sante Connect [va2]")
+EXPORT_HEADER = ["PROJECT_NAME", "REQ_PATH", "REQ_VERSION_NUM", "REQ_VERSION_ID", "REQ_VERSION_REFERENCE",
+                 "REQ_VERSION_STATUS", "REQ_VERSION_DESCRIPTION", "REQ_VERSION_CREATED_ON",
+                 "REQ_VERSION_LAST_MODIFIED_ON", "REQ_VERSION_CUF_SECTION"]
+
+
+def export_row(project: str, leaf: str, num: int, ref: str, status: str, text: str, modified: str) -> list[object]:
+    return [project, f"/{project}/Profil Général/{leaf}", num, hash((project, leaf, num)) % 10**6, ref, status,
+            text, "2022-01-01", modified, "SSI/IE_Section d'essai"]
+
+
+def write_export(path: Path, rows: list[list[object]], links: list[list[object]] | None = None) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "REQUIREMENT"
+    for row in [EXPORT_HEADER, *rows]:
+        ws.append(row)
+    if links is not None:
+        lk = wb.create_sheet("LINK_REQ_REQ")
+        lk.append(["REQ_PATH", "REQ_VERSION_NUM", "RELATED_REQ_PATH", "RELATED_REQ_VERSION_NUM", "RELATED_REQ_ROLE"])
+        for row in links:
+            lk.append(row)
+    wb.save(path)
+    return path
+
+
+def test_several_projects_are_refused_in_one_line_without_a_project(tmp_path: Path) -> None:
+    path = write_export(tmp_path / "export.xlsx", [
+        export_row(DPI, "a", 1, "SSI/IE.31", "APPROVED", "", "2022-01-01"),
+        export_row(DPI, "b", 1, "SSI/IE.32", "APPROVED", "", "2022-01-01"),
+        export_row(BIO, "a", 1, "SSI/IE.31", "APPROVED", "", "2022-01-01"),
+        export_row(SSI, "a", 1, "SC.SSI/IE.31", "APPROVED", "<p>socle</p>", "2022-01-01"),
+    ])
+    with pytest.raises(UserError) as err:
+        import_rem(path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message == (f"{path}: holds 3 REM projects: BIO (1 requirement), HOP-DPI (2 requirements), "
+                       "SC_SSI (1 requirement); expected --rem-project CODE (or rem_project: CODE in the "
+                       "campaign) naming the one to import")
+    with pytest.raises(UserError, match=r"no REM project 'HOP-XYZ' in this workbook; expected one of: BIO"):
+        import_rem(path, "HOP-XYZ")
+    # the full project name works too
+    assert import_rem(path, DPI).project_code == "HOP-DPI"
+    assert set(import_rem(path, "SC_SSI").requirements) == {"SSI/IE.31"}
+
+
+def test_a_project_never_takes_another_projects_version(tmp_path: Path) -> None:
+    # PSC.08 as in ANS's export: REM HOP-DPI's version is APPROVED (and older), the socle's UNDER_REVIEW
+    path = write_export(tmp_path / "export.xlsx", [
+        export_row(DPI, "eidas", 1, "SC.PSC.08", "APPROVED", "<p>texte approuvé du REM DPI</p>", "2022-10-14"),
+        export_row(DPI, "eidas", 2, "PSC.08", "WORK_IN_PROGRESS", "", "2022-10-25"),
+        export_row(PSC, "eidas", 2, "SC.PSC.08", "UNDER_REVIEW", "<p>texte du socle en revue</p>", "2022-10-27"),
+        # a Biologie (SGL) version of CDA/DD.05, APPROVED and the latest: another REM's
+        export_row(BIO, "dd", 1, "SGL.CDA/DD.05", "APPROVED", "<p>texte Biologie</p>", "2023-01-09"),
+    ])
+    dpi = import_rem(path, "HOP-DPI")
+    psc = dpi.get("PSC.08")
+    assert (psc.statement, psc.status, psc.version, psc.project) == ("texte approuvé du REM DPI", "APPROVED", 1, DPI)
+    assert "CDA/DD.05" not in dpi and dpi.linked == {}
+    assert import_rem(path, "BIO").get("CDA/DD.05").statement == "texte Biologie"
+
+
+def test_a_sheet_naming_no_project_keeps_business_prefixes_apart(tmp_path: Path) -> None:
+    # an update-like sheet without PROJECT_NAME or REQ_PATH: SGL. says "REM Biologie"
+    rows = [["REQ_VERSION_REFERENCE", "REQ_VERSION_STATUS", "REQ_VERSION_DESCRIPTION"],
+            ["SC.SSI/IE.31", "APPROVED", "<p>socle</p>"], ["SGL.CDA/DD.05", "APPROVED", "<p>texte Biologie</p>"]]
+    path = write_xlsx(tmp_path / "maj.xlsx", rows, title="REQUIREMENT")
+    with pytest.raises(UserError, match=r"holds 2 REM projects: BIO \(1 requirement\), \(no project named\)"):
+        import_rem(path)
+    dpi = import_rem(path, "HOP-DPI")
+    assert list(dpi.requirements) == ["SSI/IE.31"] and dpi.project == "HOP-DPI"
+
+
+def test_link_req_req_parent_and_children(tmp_path: Path) -> None:
+    dpi_path = f"/{DPI}/Profil Général/alim"
+    rows = [
+        export_row(DPI, "alim", 1, "DMP/CONF.04", "WORK_IN_PROGRESS", "", "2022-10-26"),
+        export_row(DPI, "ie31", 1, "SSI/IE.31", "APPROVED", "", "2022-10-25"),
+        export_row("SC_CDA_Modalités CDA [va2]", "meta", 1, "SC.CDA/META.01", "WORK_IN_PROGRESS",
+                   "<p>texte du socle CDA</p>", "2022-10-27"),
+        export_row("SC_DMP_Dossier [va2]", "conf04", 1, "SC.DMP/CONF.04", "OBSOLETE", "<p>texte obsolète</p>",
+                   "2022-10-26"),
+        export_row(SSI, "ie31", 1, "SC.SSI/IE.31", "APPROVED", "<p>texte du socle SSI</p>", "2022-10-28"),
+        export_row(BIO, "ie31", 1, "SSI/IE.31", "APPROVED", "", "2022-10-25"),
+    ]
+    links = [  # written socle first or project first, with either role, as in ANS's export
+        ["/SC_CDA_Modalités CDA [va2]/Profil Général/meta", 1, dpi_path, 1, "SEGUR_PARENT"],
+        ["/SC_DMP_Dossier [va2]/Profil Général/conf04", 1, dpi_path, 1, "SEGUR_PARENT"],
+        [f"/{DPI}/Profil Général/ie31", 1, f"/{SSI}/Profil Général/ie31", 1, "SEGUR_PARENT"],
+        [f"/{SSI}/Profil Général/ie31", 1, f"/{BIO}/Profil Général/ie31", 1, "SEGUR_DERIVATED"],
+        ["/zz_REM_archive/x", 1, dpi_path, 1, "SEGUR_PARENT"],  # a path the sheet does not hold: ignored
+    ]
+    path = write_export(tmp_path / "export.xlsx", rows, links)
+    dpi = import_rem(path, "HOP-DPI")
+    conf04 = dpi.get("DMP/CONF.04")
+    assert [(p.reference, p.project_code, p.status) for p in conf04.parents] == [
+        ("SC.CDA/META.01", "SC_CDA", "WORK_IN_PROGRESS"), ("SC.DMP/CONF.04", "SC_DMP", "OBSOLETE")]
+    parent = dpi.wording_parent(conf04)  # never the OBSOLETE parent
+    assert (parent.squash_ref, parent.statement, parent.project) == (
+        "SC.CDA/META.01", "texte du socle CDA", "SC_CDA_Modalités CDA [va2]")
+    assert [(c.id, c.project) for c in parent.children] == [("DMP/CONF.04", DPI)]
+    ie31 = dpi.get("SSI/IE.31")
+    assert dpi.wording_parent(ie31).statement == "texte du socle SSI"
+    # the other way round: the socle requirement knows the requirements derived from it
+    socle = import_rem(path, "SC_SSI").get("SSI/IE.31")
+    assert sorted((c.project_code, c.reference) for c in socle.children) == [("BIO", "SSI/IE.31"),
+                                                                           ("HOP-DPI", "SSI/IE.31")]
+    assert_round_trip(dpi, tmp_path)

@@ -13,6 +13,7 @@ point of this project, see pyproject.toml) or ``driver: demo_dpi.driver:DemoDriv
 | ``account_review.py`` | ``account_review`` (SSI/IAM.87, SSI/IAM.94) |
 | ``directory_sync.py`` | ``directory_sync`` (SSI/IAM.83, SSI/IAM.85) |
 | ``identity.py`` | ``federated_login`` (SSI/IAM.80) and the demo OpenID Connect provider's test switch |
+| ``psc.py`` | ``psc`` and ``psc_reconciliation`` (PSC.01, 02, 08, DMP/PSC.01) and the Pro Santé Connect stand-in's test switch |
 | ``patients.py`` | ``patients`` and ``statistics`` (DMP consent, consultation, usage statistics) |
 | ``documents.py`` | ``documents`` (writing, review circuit, DMP feeding, MSSanté) |
 | ``dmp.py``, ``dmp_link.py`` | ``dmp`` (the DMP simulator read as the proof's witness), ``dmp_link`` (its availability) |
@@ -20,5 +21,6 @@ point of this project, see pyproject.toml) or ``driver: demo_dpi.driver:DemoDriv
 """
 from .driver import DemoAccounts, DemoDriver
 from .identity import DemoIdentityProvider
+from .psc import DemoPscProvider
 
-__all__ = ["DemoAccounts", "DemoDriver", "DemoIdentityProvider"]
+__all__ = ["DemoAccounts", "DemoDriver", "DemoIdentityProvider", "DemoPscProvider"]

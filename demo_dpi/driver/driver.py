@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from segur_helpers.drivers.base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification
 from segur_helpers.drivers.mailboxes import mailbox_from_params
+from segur_helpers.drivers.sms import sms_from_params
 
 from .account_review import DemoAccountReview
 from .common import created_id, extract_verification, follow_verification
@@ -18,6 +19,7 @@ from .dmp_link import DemoDmpLink
 from .documents import DemoDocuments
 from .identity import DemoFederatedLogin
 from .patients import DemoPatients, DemoStatistics
+from .psc import DemoPsc, DemoPscReconciliation
 
 STATUS = "[data-testid=email-status]"
 
@@ -31,6 +33,8 @@ class DemoAccounts(Accounts):
         await page.goto(self.driver.url("/accounts/new"))
         for field in ("nom", "prenom", "rpps", "email"):
             await page.fill(f"#{field}", str(professional[field]))
+        if professional.get("mobile"):
+            await page.fill("#mobile", str(professional["mobile"]))
         await page.select_option("#profession", label=professional.get("profession", "Médecin"))
         await page.click("#create-account")
         await page.wait_for_load_state("load")
@@ -60,6 +64,7 @@ class DemoDriver(Driver):
         self.accounts = DemoAccounts(self)
         self.documents = DemoDocuments(self)
         self.mailbox = mailbox_from_params(self)
+        self.sms = sms_from_params(self)                  # the SMS gateway's store (SSI/IE.32)
         self.dmp = DemoDmp(self)
         self.dmp_link = DemoDmpLink(self)
         self.patients = DemoPatients(self)
@@ -68,6 +73,8 @@ class DemoDriver(Driver):
         self.account_review = DemoAccountReview(self)     # SSI/IAM.87, SSI/IAM.94
         self.directory_sync = DemoDirectorySync(self)     # SSI/IAM.83, SSI/IAM.85
         self.federated_login = DemoFederatedLogin(self)   # SSI/IAM.80
+        self.psc = DemoPsc(self)                          # PSC.01, PSC.08, DMP/PSC.01
+        self.psc_reconciliation = DemoPscReconciliation(self)  # PSC.02
         self._admin = None
         self._professional = None
         self._contexts = []

@@ -8,7 +8,8 @@ import urllib.parse
 import urllib.request
 
 from segur_helpers.drivers.base import View
-from segur_helpers.drivers.identity import FederatedLogin, FederatedSession, IdentityProvider, NavigationRecorder
+from segur_helpers.drivers.identity import (FederatedLogin, FederatedSession, IdentityProvider, NavigationRecorder,
+                                            mask_url)
 
 
 class DemoFederatedLogin(FederatedLogin):
@@ -27,7 +28,7 @@ class DemoFederatedLogin(FederatedLogin):
         await page.wait_for_selector("#idp-login")
         client = page.locator("[data-testid=client]")
         observed = (await client.inner_text()).strip() if await client.count() else ""
-        return View(page=page, highlight="#idp-login", observed=observed, url=page.url)
+        return View(page=page, highlight="#idp-login", observed=observed, url=mask_url(page.url))
 
     async def sign_in(self, username, password):
         page = self._page
@@ -42,11 +43,11 @@ class DemoFederatedLogin(FederatedLogin):
             claims[await row.get_attribute("data-claim")] = cells[1].strip() if len(cells) > 1 else ""
         if await ok.count():
             text = " ".join((await ok.inner_text()).split())
-            return FederatedSession(page=page, highlight="#claims", observed=text, url=page.url, session_open=True,
+            return FederatedSession(page=page, highlight="#claims", observed=text, url=mask_url(page.url), session_open=True,
                                     claims=claims, hops=list(self._nav.hops))
         reason = " ".join((await err.inner_text()).split()) if await err.count() else ""
         return FederatedSession(page=page, highlight="[data-testid=login-error]" if reason else None,
-                                observed=reason or f"ni session ni refus affiché ({page.url})", url=page.url,
+                                observed=reason or f"ni session ni refus affiché ({mask_url(page.url)})", url=mask_url(page.url),
                                 refused=bool(reason), reason=reason, hops=list(self._nav.hops))
 
 

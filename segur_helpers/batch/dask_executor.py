@@ -91,7 +91,7 @@ async def _dask_workers(run: _Run, items: list[Planned]) -> None:
                 if unwritable(exc):
                     run.unwritable(exc)
                     return
-                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
+                proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
                                       kind="write_error", started=started, finished=now_paris(),
                                       message=f"écriture impossible dans le dossier de la preuve : "

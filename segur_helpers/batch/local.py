@@ -14,7 +14,6 @@ import time
 
 import nbformat
 
-from ..ids import safe_name
 from ..proof import TOOLKIT_ROOT, error_result, now_paris
 from ..shared_browser import ENDPOINT_ENV
 from .gate import Gate
@@ -49,7 +48,7 @@ async def _local_workers(run: _Run, items: list[Planned]) -> None:
                 run.in_flight.add(item.scenario.id)
                 run.progress.start(item.scenario.id)
                 started = now_paris()
-                proof_dir, attempt = run.run_dir / safe_name(item.scenario.id), 1
+                proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 try:
                     proof_dir, attempt = _prepare_proof_dir(run, item)
                     if item.condition_met:

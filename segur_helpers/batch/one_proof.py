@@ -159,8 +159,9 @@ async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, t0: f
         else:
             first = (str(exc).strip().splitlines() or [""])[0]
             message = f"document de preuve impossible à produire : {type(exc).__name__}: {first}"[:400]
-        entry = {"scenario": item.scenario.id, "requirement": item.requirement.id,
-                 "chapter": item.requirement.chapter, "verdict": ERREUR, "duration_s": round(time.monotonic() - t0, 2),
+        entry = {"scenario": item.scenario.id, "requirement": item.requirement.id, "folder": proof_dir.name,
+                 "chapter": result.get("chapter") or item.requirement.chapter, "verdict": ERREUR,
+                 "duration_s": round(time.monotonic() - t0, 2),
                  "attempts": attempt, "started": result.get("started"), "finished": now_paris().isoformat(
                      timespec="seconds"), "pdf": None, "pdf_sha256": None, "error": message,
                  "timing": {"execute_s": round(execute_s, 3), "export_s": 0.0}}
@@ -204,7 +205,8 @@ async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict,
                            "message": "un secret figure dans " + ", ".join(p.name for p in leaks)}
         write_json(proof_dir / RESULT_FILE, result)
     duration = round(time.monotonic() - t0, 2)
-    entry = {"scenario": item.scenario.id, "requirement": item.requirement.id, "chapter": item.requirement.chapter,
+    entry = {"scenario": item.scenario.id, "requirement": item.requirement.id, "folder": proof_dir.name,
+             "chapter": result.get("chapter") or item.requirement.chapter,  # the imported REM's (cover_info)
              "verdict": result["verdict"], "duration_s": duration, "attempts": attempt,
              "started": result.get("started"), "finished": result.get("finished"),
              "pdf": pdf.relative_to(run.run_dir).as_posix() if pdf else None,

@@ -7,6 +7,7 @@ first, from the durations measured in earlier runs of the campaign (:func:`measu
 from __future__ import annotations
 
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .. import catalog
 from ..browser import find_chromium
 from ..drivers import load_driver_class
 from ..errors import UserError
-from ..ids import normalize_requirement_id
+from ..ids import OLD_IDS, current_id, normalize_requirement_id, renamed_notice
 from ..params import Campaign, load_campaign
 from ..runfolder import RUN_RECORD, read_json
 
@@ -40,7 +41,12 @@ def plan(campaign: Campaign, only: list[str] | None = None, family: list[str] | 
     chosen = dict(campaign.requirements)
     only, families, tags = _split(only), _split(family), _split(tags)
     if only:
-        wanted = [normalize_requirement_id(x) for x in only]
+        wanted = []
+        for x in only:
+            rid = normalize_requirement_id(x)
+            if rid in OLD_IDS:  # an id of an earlier version of the toolkit
+                print(renamed_notice(rid, "--only"), file=sys.stderr)
+            wanted.append(current_id(rid))
         unknown = [w for w in wanted if w not in chosen]
         if unknown:
             raise UserError(f"{unknown[0]} is not in the campaign; expected one of {', '.join(chosen)}",
@@ -77,6 +83,7 @@ def measured_durations(campaign_dir: Path, runs: int = 10) -> dict[str, float]:
             continue
         for p in proofs:
             sid, d = p.get("scenario"), p.get("duration_s")
+            sid = current_id(sid) if isinstance(sid, str) else sid  # an old run's ids (ids.OLD_IDS)
             if isinstance(sid, str) and isinstance(d, (int, float)) and sid not in out:
                 out[sid] = float(d)
     return out
@@ -104,6 +111,8 @@ def preflight(params_path: str | Path, only: list[str] | None = None, family=Non
               ) -> tuple[Campaign, list[Planned]]:
     """All input checks, before anything is written. Raises UserError (one line)."""
     campaign = load_campaign(params_path)
+    for line in campaign.notices:
+        print(line, file=sys.stderr)
     campaign.check_secrets_available()
     load_driver_class(campaign.driver, file=str(params_path), complete=True)
     planned = plan(campaign, only, family, tags)

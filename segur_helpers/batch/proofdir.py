@@ -15,7 +15,6 @@ import nbformat
 
 from ..errors import UserError
 from ..evidence import sha256_file
-from ..ids import safe_name
 from ..params import Secrets
 from ..proof import RESULT_FILE, now_paris
 from ..runfolder import read_json, writable_check
@@ -50,7 +49,7 @@ def new_run_dir(outputs: Path, campaign: str) -> tuple[str, Path]:
 
 
 def _prepare_proof_dir(run: _Run, item: Planned) -> tuple[Path, int]:
-    proof_dir = run.run_dir / safe_name(item.scenario.id)
+    proof_dir = run.proof_dir(item.scenario.id)
     attempt = 1
     if run.rerun and proof_dir.is_dir():
         attempt = _archive_attempt(proof_dir) + 1

@@ -17,6 +17,7 @@ from ..browser import find_chromium
 from ..drivers import load_driver_class
 from ..errors import UserError
 from ..evidence import sha256_bytes, sha256_file
+from ..ids import current_id, safe_name
 from ..params import Campaign, Secrets, load_campaign
 from ..proof import ERREUR, NON_CONFORME, default_outputs, now_paris
 from ..runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, public_key_fingerprint, read_run_record,
@@ -135,6 +136,9 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
     campaign.check_secrets_available()
     load_driver_class(campaign.driver, file=str(campaign.path), complete=True)
     find_chromium()
+    for line in campaign.notices:
+        say(line)
+    _map_old_ids(record, run_dir, say)
     by_id = {p.scenario.id: p for p in plan(campaign)}
     planned = []
     for sid in record.get("scope", []):
@@ -158,6 +162,26 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
         history.append({"action": record.pop("_action", "run"), "started": record.pop("_session_started"),
                         "finished": None, "status": "crashed", "duration_s": 0.0})
     return run, record, planned
+
+
+def _map_old_ids(record: dict, run_dir: Path, say: Callable[[str], None]) -> None:
+    """A run made before the requirements took the REM's ids (ids.OLD_IDS): its scope and proofs are read
+    under the new ids; each proof keeps its folder (``DMP_CS.01.01``), where a rerun adds its attempts.
+    The record is rewritten with the new ids when the run is sealed again, the old ones kept as
+    ``renamed_from``."""
+    renamed = {}
+    record["scope"] = [current_id(sid) for sid in record.get("scope", [])]
+    for e in record.get("proofs", []):
+        new = current_id(e["scenario"])
+        if new != e["scenario"]:
+            renamed[e["scenario"]] = new
+            e.setdefault("folder", safe_name(e["scenario"]))
+            e["renamed_from"] = e["scenario"]
+            e["scenario"], e["requirement"] = new, current_id(e.get("requirement", new))
+    record["remaining"] = [current_id(sid) for sid in record.get("remaining", [])]
+    for old, new in renamed.items():
+        say(f"notice: {run_dir.name}: proof {old} is now {new} (the REM's id); its folder "
+            f"{safe_name(old)}/ is kept")
 
 
 def resume_run(run_ref: str | Path, *, outputs: Path | None = None, options: Options | None = None,

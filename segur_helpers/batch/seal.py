@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 
-from ..ids import safe_name
 from ..proof import now_paris
 from ..runfolder import MANIFEST, RUN_RECORD, SIGNATURE, write_json, write_manifest
 from .chromium import with_browser
@@ -29,7 +28,7 @@ async def _seal(run: _Run, record: dict, status: str, planned: list[Planned]) ->
 
     # proofs under way when the run stopped leave no half-written folder behind
     for sid in list(run.in_flight):
-        proof_dir = run.run_dir / safe_name(sid)
+        proof_dir = run.proof_dir(sid)
         try:
             if run.rerun and (proof_dir / ATTEMPTS_DIR).is_dir():
                 _restore_attempt(proof_dir)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..ids import safe_name
 from ..params import Campaign, Secrets
 from .progress import Progress
 
@@ -56,3 +57,9 @@ class _Run:
             self.fatal = exc
             if self.stop is not None:
                 self.stop()
+
+    def proof_dir(self, scenario_id: str) -> Path:
+        """A proof's folder: ``<run>/<scenario>``, or the folder an earlier session of the run gave it
+        under a former id (``DMP_CS.01.01`` for ``DMP/CONF.16.01``: ids.OLD_IDS)."""
+        folder = (self.completed.get(scenario_id) or {}).get("folder")
+        return self.run_dir / (folder or safe_name(scenario_id))

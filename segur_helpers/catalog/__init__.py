@@ -4,6 +4,11 @@ one file per requirement).
 Texts here are the project's own short French summaries. The official REM wording is imported from
 ANS's workbooks (``segur catalog import``, see :mod:`segur_helpers.catalog.rem`) and quoted instead
 when present; proofs say which source they quote.
+
+Ids are the REM's. An entry whose id the imported REM (REM HOP-DPI) lacks says where its id comes from
+(``id_source``: an ANS webinar, a socle project…), printed on its proofs' covers in place of a REM
+reference; ``related`` names the REM requirements a proof references beside its own. Ids renamed since
+earlier versions of the toolkit are mapped by :data:`segur_helpers.ids.OLD_IDS`.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from ..ids import family, normalize_requirement_id, proof_id, scenario_id, squash_reference
+from ..ids import family, normalize_requirement_id, proof_id, scenario_id
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -129,10 +134,10 @@ class Requirement:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # what the scenario needs in the campaign's data (path, expected, type): checked before anything runs
     data_required: tuple[DataSpec, ...] = field(default_factory=tuple)
-
-    @property
-    def squash_ref(self) -> str:
-        return squash_reference(self.id)
+    # where the id comes from when a REM lacks it (French, printed on the cover); "" for a REM id
+    id_source: str = ""
+    # REM requirements this one's proofs reference beside their own (printed on the cover)
+    related: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def family(self) -> str:
@@ -185,7 +190,9 @@ def _parse(raw: dict) -> dict[str, Requirement]:
     out: dict[str, Requirement] = {}
     for rid, entry in raw.items():
         rid = normalize_requirement_id(rid)
-        _texts(rid, "title/summary/condition", [entry.get(k, "") for k in ("title", "summary", "condition")])
+        _texts(rid, "title/summary/condition/id_source",
+               [entry.get(k, "") for k in ("title", "summary", "condition", "id_source")])
+        _texts(rid, "related", list(entry.get("related") or []))
         for s in entry["scenarios"]:
             _texts(rid, f"scenario {s.get('number')} title and proofs", [s["title"], *s["proofs"]])
         scenarios = tuple(
@@ -206,6 +213,8 @@ def _parse(raw: dict) -> dict[str, Requirement]:
             conditional=bool(entry.get("conditional")), condition=entry.get("condition", ""),
             summary=entry["summary"], scenarios=scenarios, tags=tuple(entry.get("tags", ())),
             data_required=_data_specs(rid, entry.get("data_required")),
+            id_source=" ".join(str(entry.get("id_source") or "").split()),
+            related=tuple(normalize_requirement_id(r) for r in entry.get("related") or ()),
         )
     return out
 

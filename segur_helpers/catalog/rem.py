@@ -8,8 +8,14 @@ Three layouts are recognised by their header row (searched in the first rows of 
   ``N° preuve k`` / ``Preuve k`` column pairs and the conditional flag;
 - ``squash`` / ``squash-update``: a Squash requirement export (sheet ``REQUIREMENT``,
   ``REQ_VERSION_REFERENCE``, ``REQ_VERSION_DESCRIPTION`` in HTML, …) or the update sheet of the same
-  shape with an ``ACTION`` column. Squash rows carry no scenarios; when one reference has several
-  versions, :func:`_squash_rank` says which one is kept.
+  shape with an ``ACTION`` column. Squash rows carry no scenarios. A Squash workbook holds several REM
+  projects (``PROJECT_NAME``, else the first part of ``REQ_PATH``: ``REM_HOP-DPI_Hôpital [va2]``,
+  ``SC_SSI_Sécurité [va2]``…): one is imported at a time, named by its short code
+  (:func:`project_code`: ``HOP-DPI``, ``BIO``, ``SC_SSI``…); a workbook holding several refuses to be
+  imported without one. Within the project, when one reference has several versions,
+  :func:`_squash_rank` says which one is kept (OBSOLETE versions never are). Sheet ``LINK_REQ_REQ``
+  links a project's requirement to its socle parent (``SC_…`` projects) and the other way round: a
+  requirement without wording of its own quotes its parent's, and says so.
 
 The result is a :class:`RemCatalog` that is saved as JSON so proofs can quote the official wording
 without the project ever storing REM sentences in its own sources.
@@ -39,12 +45,14 @@ __all__ = [
     "LAYOUT_WIDE",
     "MAX_PROOFS",
     "RemCatalog",
+    "RemLink",
     "RemProof",
     "RemRequirement",
     "RemScenario",
     "canonical_requirement_id",
     "html_to_text",
     "import_rem",
+    "project_code",
 ]
 
 LAYOUT_CONVERGENCE = "convergence"
@@ -99,11 +107,44 @@ class RemScenario:
 
 
 @dataclass
+class RemLink:
+    """A requirement of another REM project linked to one of the imported project (sheet LINK_REQ_REQ):
+    its socle parent, or a requirement derived from it. ``reference`` is written as in the workbook."""
+
+    id: str
+    reference: str
+    project: str  # the Squash project's name, e.g. "SC_SSI_Sécurité [va2]"
+    version: int | None = None
+    status: str | None = None
+
+    @property
+    def project_code(self) -> str:
+        return project_code(self.project)
+
+    @property
+    def key(self) -> str:
+        """Where :attr:`RemCatalog.linked` keeps this requirement: ``SC_SSI:SSI/IE.31``."""
+        return f"{self.project_code}:{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RemLink:
+        return cls(id=str(data["id"]), reference=str(data["reference"]), project=str(data["project"]),
+                   version=data.get("version"), status=data.get("status"))
+
+
+@dataclass
 class RemRequirement:
     """One REM requirement with its official wording, as far as the source layout knows it.
 
-    ``id`` is the Convergence form (``SSI/IE.31``); ``squash_ref`` the Squash reference
-    (``SC.SSI/IE.31``) when the source gives it. Fields a layout does not carry are ``None``.
+    ``id`` is the Convergence form (``SSI/IE.31``); ``squash_ref`` the Squash reference as the workbook
+    writes it (``SC.SSI/IE.31``, or ``SSI/IE.31`` in a business REM) when the source gives it, never
+    derived. ``chapter`` is the chapter's title and ``chapter_code`` its code (``SSI/IE``) when the layout
+    gives them. ``project``, ``version`` and ``status`` are those of the Squash version kept;
+    ``parents`` its socle parents and ``children`` the requirements derived from it (LINK_REQ_REQ).
+    Fields a layout does not carry are ``None`` (or empty).
     """
 
     id: str
@@ -116,7 +157,12 @@ class RemRequirement:
     scenarios: list[RemScenario] = field(default_factory=list)
     criticality: str | None = None  # Majeure / Mineure
     profile: str | None = None
-    status: str | None = None  # Squash status: APPROVED, UNDER_REVIEW, WORK_IN_PROGRESS, OBSOLETE
+    status: str | None = None  # Squash status: APPROVED, UNDER_REVIEW, WORK_IN_PROGRESS
+    project: str | None = None
+    version: int | None = None
+    chapter_code: str | None = None
+    parents: list[RemLink] = field(default_factory=list)
+    children: list[RemLink] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,6 +181,11 @@ class RemRequirement:
             criticality=data.get("criticality"),
             profile=data.get("profile"),
             status=data.get("status"),
+            project=data.get("project"),
+            version=data.get("version"),
+            chapter_code=data.get("chapter_code"),
+            parents=[RemLink.from_dict(x) for x in data.get("parents", [])],
+            children=[RemLink.from_dict(x) for x in data.get("children", [])],
         )
 
     def scenario(self, number: int) -> RemScenario | None:
@@ -144,16 +195,56 @@ class RemRequirement:
 
 @dataclass
 class RemCatalog:
-    """The requirements read from one REM workbook, keyed by Convergence id."""
+    """The requirements of one REM (one project of a Squash workbook), keyed by Convergence id.
+
+    ``project`` is the Squash project's name (``REM_HOP-DPI_Hôpital [va2]``) or, for a layout that
+    holds one REM without naming it, the code given at import (else ``None``). ``linked`` holds the
+    requirements of other projects linked to this one's (socle parents, derived requirements), keyed
+    by :attr:`RemLink.key`: they are quoted where the project's own version has no wording.
+    """
 
     layout: str
     source: str  # file name of the workbook
     sha256: str  # of the workbook's bytes
     requirements: dict[str, RemRequirement] = field(default_factory=dict)
+    project: str | None = None
+    linked: dict[str, RemRequirement] = field(default_factory=dict)
+
+    @property
+    def project_code(self) -> str | None:
+        return project_code(self.project) if self.project else None
+
+    @property
+    def project_version(self) -> str | None:
+        """``va2`` for ``REM_HOP-DPI_Hôpital [va2]``; ``None`` when the name carries none."""
+        m = re.search(r"\[([^\]]+)\]", self.project or "")
+        return m.group(1).strip() if m else None
 
     def get(self, req_id: str) -> RemRequirement | None:
-        """Look a requirement up by ``SSI/IE.31`` or ``SC.SSI/IE.31``."""
+        """Look a requirement of the project up by ``SSI/IE.31`` or ``SC.SSI/IE.31``."""
         return self.requirements.get(canonical_requirement_id(req_id))
+
+    def linked_requirement(self, link: RemLink) -> RemRequirement | None:
+        """The linked requirement a :class:`RemLink` names, when the workbook gives it."""
+        return self.linked.get(link.key)
+
+    def linked_socle(self, req_id: str) -> RemRequirement | None:
+        """A socle requirement that is not the project's own but the parent of one of them
+        (e.g. ``SSI/IAM.94`` of SC_SSI, parent of ``SSI/IAM.87`` in REM HOP-DPI); ``None`` otherwise."""
+        rid = canonical_requirement_id(req_id)
+        found = [r for r in self.linked.values() if r.id == rid and r.children]
+        return min(found, key=lambda r: _STATUS_ORDER.get(r.status or "", 9)) if found else None
+
+    def wording_parent(self, req: RemRequirement) -> RemRequirement | None:
+        """The socle parent whose wording a requirement without its own quotes: a live parent with a
+        statement, the one with the same id first, then by status (APPROVED, UNDER_REVIEW, WORK_IN_PROGRESS)."""
+        candidates = []
+        for link in req.parents:
+            parent = self.linked_requirement(link)
+            if parent is not None and parent.statement and parent.status != "OBSOLETE":
+                candidates.append(parent)
+        candidates.sort(key=lambda p: (p.id != req.id, _STATUS_ORDER.get(p.status or "", 9)))
+        return candidates[0] if candidates else None
 
     def __contains__(self, req_id: object) -> bool:
         return isinstance(req_id, str) and self.get(req_id) is not None
@@ -166,7 +257,9 @@ class RemCatalog:
             "layout": self.layout,
             "source": self.source,
             "sha256": self.sha256,
+            "project": self.project,
             "requirements": {rid: req.to_dict() for rid, req in self.requirements.items()},
+            "linked": {key: req.to_dict() for key, req in self.linked.items()},
         }
 
     @classmethod
@@ -178,6 +271,8 @@ class RemCatalog:
             requirements={
                 str(rid): RemRequirement.from_dict(req) for rid, req in data["requirements"].items()
             },
+            project=data.get("project"),
+            linked={str(k): RemRequirement.from_dict(req) for k, req in (data.get("linked") or {}).items()},
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -224,6 +319,33 @@ _PREFIX_BLANK_RE = re.compile(r"^([A-Z]{2,3})\.\s+")
 def canonical_requirement_id(raw: object) -> str:
     """The Convergence form of a requirement id (``SC.SSI/IE.31`` → ``SSI/IE.31``)."""
     return normalize_requirement_id(str(raw))
+
+
+# Squash statuses, best first; OBSOLETE versions are never imported.
+_STATUS_ORDER = {"APPROVED": 0, "UNDER_REVIEW": 1, "WORK_IN_PROGRESS": 2}
+OBSOLETE = "OBSOLETE"
+
+_PROJECT_CODE = re.compile(r"^(REM|SC)_([A-Za-z0-9-]+)")
+# The business prefixes a Squash reference may carry (``SGL.CDA/DD.05``) and the REM project each
+# belongs to: such a version is another REM's, never quoted for a different project.
+BUSINESS_PREFIXES = {"SGL": "BIO", "LGC": "LGC", "PFI": "HOP-PFI", "DB": "DB"}
+_BUSINESS_PREFIX = re.compile(r"^(" + "|".join(BUSINESS_PREFIXES) + r")\.\s*(?=[A-Z0-9 ]+[/.])")
+
+
+def project_code(name: str) -> str:
+    """The short code users type for a Squash REM project: ``REM_HOP-DPI_Hôpital [va2]`` → ``HOP-DPI``,
+    ``REM_BIO_Biologie [va2]`` → ``BIO``, ``SC_SSI_Sécurité [va2]`` → ``SC_SSI``; another name is its
+    own code."""
+    name = " ".join(str(name).split())
+    m = _PROJECT_CODE.match(name)
+    if not m:
+        return name
+    return m.group(2) if m.group(1) == "REM" else f"SC_{m.group(2)}"
+
+
+def is_socle(project: str) -> bool:
+    """A socle project (``SC_SSI_…``, ``_SC_Tous les socles``): the parent side of a LINK_REQ_REQ row."""
+    return project.lstrip("_").startswith("SC_")
 
 
 def _clean_reference(raw: str) -> str:
@@ -464,6 +586,7 @@ _WIDE = _Layout(
         _Column("conditional", "Exigence conditionnelle OUI/NON", r"exigence conditionnelle\b.*", False),
         _Column("profile", "Profil", r"profil", required=False),
         _Column("chapter", "Section", r"section", required=False),
+        _Column("chapter_code", "ID Section", r"id section", required=False),
         _Column("function", "Fonction", r"fonction", required=False),
         _Column("nature", "Nature de l'exigence", r"nature\b.*", required=False),
         *(
@@ -688,6 +811,7 @@ def _read_wide(sheet: _Sheet) -> dict[str, RemRequirement]:
         _fill(
             req,
             chapter=_optional(v.get("chapter")),
+            chapter_code=_optional(v.get("chapter_code")),
             function=_optional(v.get("function")),
             nature=_nature(v.get("nature")),
             conditional=_yes_no(v.get("conditional")),
@@ -720,6 +844,8 @@ class _SquashVersion:
     number: int
     version_id: int
     values: dict[str, Any]
+    project: str  # "" when the sheet does not say
+    path: str
 
 
 def _int(value: Any) -> int:
@@ -729,31 +855,46 @@ def _int(value: Any) -> int:
         return 0
 
 
-def _squash_rank(version: _SquashVersion) -> tuple[bool, bool, str, int, int, int]:
-    """Which version of a reference is kept (the highest rank wins):
+def _squash_rank(version: _SquashVersion) -> tuple[int, str, bool, int, int, int]:
+    """Which version of a reference is kept within its project (the highest rank wins):
 
-    1. one that has wording beats one without (Squash copies of a socle requirement in a REM
-       project usually carry an empty description);
-    2. a live version beats an OBSOLETE one;
-    3. the latest (``REQ_VERSION_LAST_MODIFIED_ON``, else ``REQ_VERSION_CREATED_ON``);
+    1. the status: APPROVED, then UNDER_REVIEW, then WORK_IN_PROGRESS (then any other; OBSOLETE
+       versions are left out before ranking);
+    2. between versions of equal status only, the latest (``REQ_VERSION_LAST_MODIFIED_ON``, else
+       ``REQ_VERSION_CREATED_ON``);
+    3. one with wording over one without;
     4. the highest ``REQ_VERSION_NUM``, then the highest ``REQ_VERSION_ID``;
     5. the row further down the sheet.
+
+    A kept version without wording of its own quotes its socle parent's (:meth:`RemCatalog.wording_parent`).
     """
     return (
-        bool(version.statement),
-        version.status != "OBSOLETE",
+        -_STATUS_ORDER.get(version.status, len(_STATUS_ORDER)),
         version.date,
+        bool(version.statement),
         version.number,
         version.version_id,
         version.row,
     )
 
 
-_SECTION_PREFIX = re.compile(r"^[A-Z][A-Z0-9/-]*_\s*")
+_SECTION = re.compile(r"^([A-Z][A-Z0-9/-]*)_\s*(.*)$", re.S)
+_PATH_PARTS = re.compile(r"(?<!\\)/")
 
 
-def _read_squash(sheet: _Sheet) -> dict[str, RemRequirement]:
-    versions: dict[str, list[_SquashVersion]] = {}
+def _path_root(path: str) -> str:
+    """The project a ``REQ_PATH`` starts with (``/REM_HOP-DPI_Hôpital [va2]/…``); "" when none."""
+    return next((part.strip() for part in _PATH_PARTS.split(path) if part.strip()), "")
+
+
+def _business_project(reference: str) -> str:
+    """``REM_BIO`` for a reference such as ``SGL.CDA/DD.05``; "" for a socle or unprefixed one."""
+    m = _BUSINESS_PREFIX.match(reference)
+    return f"REM_{BUSINESS_PREFIXES[m.group(1)]}" if m else ""
+
+
+def _squash_versions(sheet: _Sheet) -> list[_SquashVersion]:
+    out = []
     for row, v in sheet.records():
         raw_ref = v["REQ_VERSION_REFERENCE"]
         if not _is_filled(raw_ref):
@@ -761,48 +902,187 @@ def _read_squash(sheet: _Sheet) -> dict[str, RemRequirement]:
         if _cell_text(v.get("ACTION")).upper() == "D":  # update sheet: a deletion, not a requirement
             continue
         rid = _requirement_id(sheet, row, "REQ_VERSION_REFERENCE", raw_ref)
-        date = _cell_text(v.get("REQ_VERSION_LAST_MODIFIED_ON")) or _cell_text(
-            v.get("REQ_VERSION_CREATED_ON")
-        )
-        versions.setdefault(rid, []).append(
-            _SquashVersion(
-                row=row,
-                rid=rid,
-                reference=_clean_reference(str(raw_ref)),
-                statement=html_to_text(v["REQ_VERSION_DESCRIPTION"]),
-                status=_cell_text(v.get("REQ_VERSION_STATUS")).upper(),
-                date=date,
-                number=_int(v.get("REQ_VERSION_NUM")),
-                version_id=_int(v.get("REQ_VERSION_ID")),
-                values=v,
-            )
-        )
-    reqs: dict[str, RemRequirement] = {}
-    for rid, candidates in versions.items():
-        best = max(candidates, key=_squash_rank)
-        v = best.values
-        section = _cell_text(v.get("REQ_VERSION_CUF_SECTION"))
-        criticality = _cell_text(v.get("REQ_VERSION_CRITICALITY")).upper()
-        reqs[rid] = RemRequirement(
-            id=rid,
-            squash_ref=best.reference,
-            chapter=_SECTION_PREFIX.sub("", section) or None,
-            function=_optional(v.get("REQ_VERSION_CUF_FONCTION")),
-            nature=_nature(v.get("REQ_VERSION_CATEGORY")),
-            conditional=None,
-            statement=best.statement,
-            scenarios=[],
-            criticality=_CRITICALITIES.get(criticality, criticality or None),
-            profile=_optional(v.get("REQ_VERSION_CUF_PROFIL")),
-            status=best.status or None,
-        )
-    return reqs
+        reference = _clean_reference(str(raw_ref))
+        path = _cell_text(v.get("REQ_PATH"))
+        project = _cell_text(v.get("PROJECT_NAME")) or _path_root(path) or _business_project(reference)
+        date = _cell_text(v.get("REQ_VERSION_LAST_MODIFIED_ON")) or _cell_text(v.get("REQ_VERSION_CREATED_ON"))
+        out.append(_SquashVersion(
+            row=row, rid=rid, reference=reference, statement=html_to_text(v["REQ_VERSION_DESCRIPTION"]),
+            status=_cell_text(v.get("REQ_VERSION_STATUS")).upper(), date=date,
+            number=_int(v.get("REQ_VERSION_NUM")), version_id=_int(v.get("REQ_VERSION_ID")), values=v,
+            project=project, path=path))
+    return out
+
+
+def _choose_project(versions: list[_SquashVersion], wanted: str | None, file: str) -> str | None:
+    """The project to import: the one named (by code or name), or the only one the sheet holds.
+
+    Rows that name no project (a sheet without ``PROJECT_NAME`` and ``REQ_PATH``) count as one more
+    project when others are named (by a business prefix such as ``SGL.``); a project named at import
+    that the sheet does not list takes them.
+    """
+    live: dict[str, set[str]] = {}
+    for v in versions:
+        ids = live.setdefault(v.project, set())
+        if v.status != OBSOLETE:
+            ids.add(v.rid)
+
+    def count(ids: set[str]) -> str:
+        return f"{len(ids)} requirement{'s' if len(ids) != 1 else ''}"
+
+    listing = ", ".join(f"{project_code(name) if name else '(no project named)'} ({count(ids)})"
+                        for name, ids in sorted(live.items(), key=lambda kv: (not kv[0], project_code(kv[0]))))
+    if wanted is None:
+        if len(live) > 1:
+            raise UserError(f"holds {len(live)} REM projects: {listing}; expected --rem-project CODE "
+                            "(or rem_project: CODE in the campaign) naming the one to import", file=file)
+        return next((name for name in live if name), None)
+    label = " ".join(wanted.split())
+    found = [name for name in live if name and label.casefold() in (project_code(name).casefold(), name.casefold())]
+    if found:
+        return found[0]
+    if "" in live:
+        return label
+    raise UserError(f"no REM project {wanted!r} in this workbook; expected one of: {listing}", file=file)
+
+
+def _squash_requirement(best: _SquashVersion) -> RemRequirement:
+    v = best.values
+    m = _SECTION.match(_cell_text(v.get("REQ_VERSION_CUF_SECTION")))
+    section = _cell_text(v.get("REQ_VERSION_CUF_SECTION"))
+    criticality = _cell_text(v.get("REQ_VERSION_CRITICALITY")).upper()
+    return RemRequirement(
+        id=best.rid,
+        squash_ref=best.reference,
+        chapter=(m.group(2).strip() if m else section) or None,
+        chapter_code=m.group(1) if m else None,
+        function=_optional(v.get("REQ_VERSION_CUF_FONCTION")),
+        nature=_nature(v.get("REQ_VERSION_CATEGORY")),
+        conditional=None,
+        statement=best.statement,
+        scenarios=[],
+        criticality=_CRITICALITIES.get(criticality, criticality or None),
+        profile=_optional(v.get("REQ_VERSION_CUF_PROFIL")),
+        status=best.status or None,
+        project=best.project or None,
+        version=best.number or None,
+    )
+
+
+def _link_of(version: _SquashVersion) -> RemLink:
+    return RemLink(id=version.rid, reference=version.reference, project=version.project,
+                   version=version.number or None, status=version.status or None)
+
+
+@dataclass
+class _LinkRow:
+    path: str
+    version: int
+    related_path: str
+    related_version: int
+    role: str
+
+
+def _read_links(workbook: Any) -> list[_LinkRow]:
+    """Rows of sheet LINK_REQ_REQ (REQ_PATH, REQ_VERSION_NUM, RELATED_REQ_PATH, RELATED_REQ_VERSION_NUM,
+    RELATED_REQ_ROLE); none when the workbook has no such sheet."""
+    ws = next((w for w in workbook.worksheets if w.title.strip().upper() == "LINK_REQ_REQ"), None)
+    if ws is None:
+        return []
+    rows = ws.iter_rows(values_only=True)
+    header = [_norm_header(c) if _is_filled(c) else "" for c in next(rows, ())]
+    names = ("req_path", "req_version_num", "related_req_path", "related_req_version_num", "related_req_role")
+    if not all(n in header for n in names[:4]):
+        return []
+    at = {n: header.index(n) for n in names if n in header}
+    out = []
+    for row in rows:
+        cell = lambda n: row[at[n]] if n in at and at[n] < len(row) else None  # noqa: E731
+        if _is_filled(cell("req_path")) and _is_filled(cell("related_req_path")):
+            out.append(_LinkRow(_cell_text(cell("req_path")), _int(cell("req_version_num")),
+                                _cell_text(cell("related_req_path")), _int(cell("related_req_version_num")),
+                                _cell_text(cell("related_req_role")).upper()))
+    return out
+
+
+def _live_version(version: _SquashVersion, by_path: dict[str, list[_SquashVersion]]) -> _SquashVersion | None:
+    """The version a link names when it is live, else the best live version of the same requirement."""
+    if version.status != OBSOLETE:
+        return version
+    live = [v for v in by_path.get(version.path, []) if v.status != OBSOLETE and v.rid == version.rid]
+    return max(live, key=_squash_rank) if live else None
+
+
+def _attach_links(reqs: dict[str, RemRequirement], project: str | None, versions: list[_SquashVersion],
+                  links: list[_LinkRow]) -> dict[str, RemRequirement]:
+    """Fill ``parents``/``children`` of the project's requirements from LINK_REQ_REQ; return the linked
+    requirements of other projects (socle parents with their wording, keyed by :attr:`RemLink.key`).
+
+    A row links two requirement versions; the socle end (``SC_…`` project) is the parent. Between two
+    projects of the same kind, the row's REQ_PATH side is taken as the parent, as the export writes them.
+    """
+    if not project or not links:
+        return {}
+    by_version = {(v.path, v.number): v for v in versions if v.path}
+    by_path: dict[str, list[_SquashVersion]] = {}
+    for v in versions:
+        by_path.setdefault(v.path, []).append(v)
+    linked: dict[str, RemRequirement] = {}
+    for link in links:
+        a = by_version.get((link.path, link.version))
+        b = by_version.get((link.related_path, link.related_version))
+        if a is None or b is None or a.project == b.project:
+            continue
+        parent, child = (b, a) if is_socle(b.project) and not is_socle(a.project) else (a, b)
+        for own, other, side in ((child, parent, "parents"), (parent, child, "children")):
+            if own.project != project or own.status == OBSOLETE or own.rid not in reqs:
+                continue
+            quoted = _live_version(other, by_path) or other
+            ref = _link_of(quoted)
+            links_of = getattr(reqs[own.rid], side)
+            if any(x.key == ref.key for x in links_of):
+                continue
+            links_of.append(ref)
+            if side == "parents" and quoted.status != OBSOLETE:
+                entry = linked.get(ref.key)
+                if entry is None:
+                    entry = linked[ref.key] = _squash_requirement(quoted)
+                if not any(x.key == f"{project_code(project)}:{own.rid}" for x in entry.children):
+                    entry.children.append(RemLink(id=own.rid, reference=reqs[own.rid].squash_ref or own.rid,
+                                                  project=project, version=reqs[own.rid].version,
+                                                  status=reqs[own.rid].status))
+    for req in reqs.values():
+        req.parents.sort(key=lambda p: (p.status == OBSOLETE, p.id != req.id,
+                                        _STATUS_ORDER.get(p.status or "", 9), p.project, p.id))
+    return linked
+
+
+def _read_squash(sheet: _Sheet, project: str | None = None, links: list[_LinkRow] | None = None
+                 ) -> tuple[dict[str, RemRequirement], str | None, dict[str, RemRequirement]]:
+    """The requirements of one project of a Squash sheet, that project's name and its linked requirements."""
+    versions = _squash_versions(sheet)
+    chosen = _choose_project(versions, project, sheet.file)
+    chosen_code = project_code(chosen) if chosen else None
+    by_rid: dict[str, list[_SquashVersion]] = {}
+    for v in versions:
+        if chosen and v.project and v.project != chosen:
+            continue  # another REM project's version
+        foreign = _business_project(v.reference)
+        if foreign and chosen_code and project_code(foreign) != chosen_code:
+            continue  # another REM's version filed under this project (LGC.… in SC_DMP)
+        if v.status == OBSOLETE:
+            continue
+        by_rid.setdefault(v.rid, []).append(v)
+    reqs = {rid: _squash_requirement(max(cands, key=_squash_rank)) for rid, cands in by_rid.items()}
+    for req in reqs.values():
+        req.project = req.project or chosen
+    linked = _attach_links(reqs, chosen, versions, links or [])
+    return reqs, chosen, linked
 
 
 _READERS: dict[str, Callable[[_Sheet], dict[str, RemRequirement]]] = {
     LAYOUT_CONVERGENCE: _read_convergence,
     LAYOUT_WIDE: _read_wide,
-    LAYOUT_SQUASH: _read_squash,
 }
 
 
@@ -811,11 +1091,16 @@ _READERS: dict[str, Callable[[_Sheet], dict[str, RemRequirement]]] = {
 # ---------------------------------------------------------------------------------------------
 
 
-def import_rem(path: str | os.PathLike[str]) -> RemCatalog:
+def import_rem(path: str | os.PathLike[str], project: str | None = None) -> RemCatalog:
     """Read an ANS REM workbook (.xlsx) in one of the supported layouts.
 
+    ``project`` names the REM project to import from a Squash workbook (a code such as ``HOP-DPI`` or
+    ``SC_SSI``, or the project's full name); a workbook that holds several refuses without it. For the
+    Convergence and wide layouts (one REM each) it is only a label kept with the catalogue.
+
     Raises :class:`UserError` (one line naming the file) when the file cannot be opened as an
-    .xlsx, when no sheet has a recognised header row, or on a malformed id.
+    .xlsx, when no sheet has a recognised header row, on a malformed id, or on a missing or unknown
+    project.
     """
     from openpyxl import load_workbook  # imported here: only the importer needs it
 
@@ -831,15 +1116,25 @@ def import_rem(path: str | os.PathLike[str]) -> RemCatalog:
         raise UserError(f"cannot open as an Excel workbook (.xlsx): {reason}", file=file) from exc
     try:
         sheet = _find_sheet(workbook, file)
+        links = _read_links(workbook) if sheet.layout.name == LAYOUT_SQUASH else []
     finally:
         workbook.close()
     layout = sheet.layout.name
     if layout == LAYOUT_SQUASH and "ACTION" in sheet.columns:
         layout = LAYOUT_SQUASH_UPDATE
-    requirements = _READERS[sheet.layout.name](sheet)
+    linked: dict[str, RemRequirement] = {}
+    if sheet.layout.name == LAYOUT_SQUASH:
+        requirements, chosen, linked = _read_squash(sheet, project, links)
+    else:
+        requirements = _READERS[sheet.layout.name](sheet)
+        chosen = " ".join(project.split()) if project and project.strip() else None
+        for req in requirements.values():
+            req.project = chosen
     return RemCatalog(
         layout=layout,
         source=Path(path).name,
         sha256=hashlib.sha256(data).hexdigest(),
         requirements=requirements,
+        project=chosen,
+        linked=linked,
     )

@@ -6,7 +6,7 @@ never screens. This folder is what a vendor reads:
 | module | what |
 |---|---|
 | ``base.py`` | ``Driver``, ``DriverContext``, ``Capability``, ``View``; the ``accounts`` and ``mailbox`` interfaces |
-| ``contact.py``, ``account_review.py``, ``directory_sync.py``, ``identity.py``, ``patients.py``, ``statistics.py``, ``documents.py``, ``dmp.py``, ``dmp_link.py`` | the other capability interfaces, one per module: the class to subclass and what each method returns and leaves as evidence |
+| ``contact.py``, ``account_review.py``, ``directory_sync.py``, ``identity.py``, ``psc.py``, ``patients.py``, ``statistics.py``, ``documents.py``, ``dmp.py``, ``dmp_link.py`` | the other capability interfaces, one per module: the class to subclass and what each method returns and leaves as evidence |
 | ``mailboxes.py``, ``directory.py``, ``yaml_driver.py`` | generic drivers any campaign can use: Maildir/IMAP mailboxes, the hospital's LDAP directory, the no-code YAML web driver |
 | ``contract.py``, ``check.py`` | which interfaces exist, and ``segur driver check``: what each requirement's scenario needs against what a driver provides |
 

@@ -23,6 +23,10 @@ from urllib.parse import parse_qsl, urlsplit
 from ..errors import UserError
 from .base import Capability, View
 
+# the parameters the identity scenarios name explicitly; every one is masked by urlmask (with any other
+# whose name says credential)
+SENSITIVE_PARAMS = {"code", "id_token", "access_token", "refresh_token", "client_secret", "code_verifier",
+                    "password", "session_state", "id_token_hint", "logout_token", "subject_token", "state"}
 MASK = "[masqué]"
 
 

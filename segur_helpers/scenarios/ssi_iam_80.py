@@ -11,20 +11,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ..drivers.identity import FederatedSession, Hop, identity_provider, mask_url, query_params
-from ..evidence import esc
+from ..drivers.identity import FederatedSession, identity_provider, mask_url, query_params
 from ..proof import Proof, step
-from ._identity_common import capability
-
-
-def _show_hops(proof: Proof, hops: list[Hop], title: str):
-    rows = "".join(f"<tr><td>{i}</td><td>{esc(h.method)}</td><td>{esc(mask_url(h.url))}</td><td>{h.status}</td>"
-                   f"<td>{esc(mask_url(h.location))}</td></tr>" for i, h in enumerate(hops, 1))
-    proof.recorder.show(f'<div class="segur-card"><h4>{esc(title)}</h4><table style="table-layout:fixed">'
-                        f"<tr><th style='width:5%'>#</th><th style='width:8%'>Méthode</th><th style='width:44%'>URL"
-                        f"</th><th style='width:7%'>Statut</th><th style='width:36%'>Redirection vers</th></tr>{rows}"
-                        f'</table><div class="caption">Valeurs des paramètres code, state et jetons masquées.</div></div>')
-    return proof.recorder.observation({"chaine": [h.to_dict() for h in hops]}, title)
+from ._identity_common import capability, show_hops
 
 
 def _provider(proof: Proof):
@@ -54,7 +43,7 @@ async def connexion(proof: Proof, provider: dict | None) -> None:
     password = proof.secrets.resolve(who["password"], "data.professional.password")
     result = await login.sign_in(str(who["username"]), password)
     shot = await proof.screenshot(result, "Écran du produit au retour du fournisseur d'identité")
-    chain = _show_hops(proof, result.hops, "Chaîne de redirections suivie par le navigateur")
+    chain = show_hops(proof, result.hops, "Chaîne de redirections suivie par le navigateur")
     proof.recorder.observation({"session": result.session_open, "éléments utilisés": result.claims},
                                "Éléments du jeton d'identité affichés par le produit")
     authorize = next((h for h in result.hops if provider and h.url.startswith(provider["authorization_endpoint"])), None)
@@ -106,7 +95,7 @@ async def jeton_autre_audience(proof: Proof) -> None:
     password = proof.secrets.resolve(who["password"], "data.professional.password")
     result: FederatedSession = await login.sign_in(str(who["username"]), password)
     shot = await proof.screenshot(result, f"Écran du produit quand le jeton d'identité est destiné à « {audience} »")
-    chain = _show_hops(proof, result.hops, "Chaîne de redirections de la tentative avec le jeton d'une autre audience")
+    chain = show_hops(proof, result.hops, "Chaîne de redirections de la tentative avec le jeton d'une autre audience")
     came_back = any("code=" in h.url for h in result.hops)  # the provider did issue a code (and the token)
     proof.check("Le produit refuse un jeton d'identité dont l'audience est une autre application",
                 expected="retour du fournisseur avec un code, puis connexion refusée par le produit",

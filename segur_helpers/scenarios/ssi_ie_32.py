@@ -1,9 +1,11 @@
-"""SSI/IE.32 — a professional's e-mail address changes only after re-verification; the old one is told.
+"""SSI/IE.32 — a professional's e-mail address changes only after re-verification; the change is notified.
 
-Four proof elements: (1) the change is requested for an account whose first address was verified,
-and the new address is not active yet (shown as awaiting verification); (2) the new address receives
-a single-use code or link, as at registration; (3) the old address receives a notice of the change
-(kept as raw ``.eml``); (4) once verified, the new address is the account's address, verified.
+Four proof elements: (1) the change is requested for an account whose first address was verified and
+which has a mobile number, and the new address is not active yet (shown as awaiting verification);
+(2) the new address receives a single-use code or link, as at registration; (3) the change is notified
+to the old coordinate, the old address (kept as raw ``.eml``), and to the other coordinate, the
+account's mobile number (an SMS, kept as the gateway stored it, read through the ``sms`` capability);
+(4) once verified, the new address is the account's address, verified.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class Change:
     old_email: str
     new_email: str
     seen: set[str]       # mailbox keys present before the change was requested
+    mobile: str = ""     # the account's other coordinate
+    sms_seen: set[str] | None = None  # SMS keys present before the change (None: no SMS store configured)
 
 
 async def wait_new_message(proof: Proof, to: str, seen: set[str], timeout: float) -> MailMessage | None:
@@ -54,6 +58,8 @@ async def demander_modification(proof: Proof) -> Change | None:
                 passed=before.active_email.lower() == account.email.lower() and before.active_verified,
                 evidence=[shot])
     seen = {m.key for m in await proof.driver.mailbox.messages()}
+    sms = getattr(proof.driver, "sms", None)
+    sms_seen = {m.key for m in await sms.messages()} if sms is not None else None
     new_email = str(proof.data["new_email"])
     after = await changes.request_change(account, new_email)
     shot = await proof.screenshot(after, "Écran affiché juste après la demande de modification")
@@ -65,7 +71,8 @@ async def demander_modification(proof: Proof) -> Change | None:
                 observed=(f"adresse active : {after.active_email or '—'} ; en attente : "
                           f"{after.pending_email or 'aucune'}"),
                 passed=still_old and after.pending_email.lower() == new_email.lower(), evidence=[shot])
-    return Change(account=account, old_email=account.email, new_email=new_email, seen=seen)
+    return Change(account=account, old_email=account.email, new_email=new_email, seen=seen,
+                  mobile=str(prof.get("mobile") or ""), sms_seen=sms_seen)
 
 
 @step(2, "Vérification de la nouvelle adresse, aussi fiable qu'à l'enregistrement")
@@ -94,26 +101,55 @@ async def message_a_la_nouvelle_adresse(proof: Proof, change: Change | None) -> 
     return message
 
 
-@step(3, "Avis de modification envoyé à l'ancienne adresse")
-async def avis_a_l_ancienne_adresse(proof: Proof, change: Change | None) -> None:
+NOTICE_WORDS = ("modification", "adresse")
+
+
+def _mentions(text: str) -> list[str]:
+    low = text.lower()
+    return [w for w in NOTICE_WORDS if w in low]
+
+
+@step(3, "Notification de la modification à l'ancienne adresse et à l'autre coordonnée (mobile)")
+async def notifier_ancienne_et_autre_coordonnee(proof: Proof, change: Change | None) -> None:
     if change is None:
-        proof.check("Avis de modification reçu à l'ancienne adresse", expected="un message",
-                    observed="aucune demande de modification (étape 1)", passed=False)
+        for label in ("Notification reçue à l'ancienne adresse", "Notification reçue par SMS au n° de mobile"):
+            proof.check(label, expected="une notification", observed="aucune demande de modification (étape 1)",
+                        passed=False)
         return
     timeout = proof.timeouts["mail_s"]
+
+    # the old coordinate: the address being replaced
     notice = await wait_new_message(proof, change.old_email, change.seen, timeout)
     if notice is None:
-        proof.check("Avis de modification reçu à l'ancienne adresse", expected=f"un message à {change.old_email}",
+        proof.check("Notification reçue à l'ancienne adresse", expected=f"un message à {change.old_email}",
                     observed=f"aucun message reçu en {timeout:.0f} s après la demande", passed=False)
+    else:
+        words = _mentions(notice.subject + " " + notice.text)
+        kept = proof.email(notice, f"Notification reçue à l'ancienne adresse {change.old_email}",
+                           highlight=["modification"])
+        proof.check("Notification reçue à l'ancienne adresse", expected=f"un message à {change.old_email}",
+                    observed=f"« {notice.subject} » reçu", passed=True, evidence=[kept])
+        proof.check("La notification à l'ancienne adresse annonce la modification de l'adresse de messagerie",
+                    expected="un message qui parle de la modification de l'adresse",
+                    observed=("mentionne " + " et ".join(f"« {w} »" for w in words)) if words else "aucune mention",
+                    passed=len(words) == len(NOTICE_WORDS), evidence=[kept])
+
+    # the other coordinate: the account's mobile number, told by SMS
+    sms = capability(proof, "sms")  # the campaign's sms: section (the SMS gateway's store), else ERREUR
+    received = await sms.wait_for(change.mobile, after=change.sms_seen or set(), timeout=timeout)
+    if received is None:
+        proof.check("Notification reçue par SMS au n° de mobile", expected=f"un SMS au {change.mobile}",
+                    observed=f"aucun SMS reçu en {timeout:.0f} s après la demande", passed=False)
         return
-    words = [w for w in ("modification", "adresse") if w in (notice.subject + " " + notice.text).lower()]
-    kept = proof.email(notice, f"Avis reçu à l'ancienne adresse {change.old_email}", highlight=["modification"])
-    proof.check("Avis de modification reçu à l'ancienne adresse", expected=f"un message à {change.old_email}",
-                observed=f"« {notice.subject} » reçu", passed=True, evidence=[kept])
-    proof.check("L'avis annonce la modification de l'adresse de messagerie",
-                expected="un message qui parle de la modification de l'adresse",
+    kept = proof.recorder.sms(received, f"Notification au n° de mobile {change.mobile}", highlight=["modification"])
+    proof.check("Notification reçue par SMS au n° de mobile", expected=f"un SMS au {change.mobile}",
+                observed=f"SMS reçu le {received.received_paris or '(heure non indiquée)'} de "
+                         f"{received.sender or 'expéditeur non indiqué'}", passed=True, evidence=[kept])
+    words = _mentions(received.text)
+    proof.check("Le SMS annonce la modification de l'adresse de messagerie",
+                expected="un SMS qui parle de la modification de l'adresse",
                 observed=("mentionne " + " et ".join(f"« {w} »" for w in words)) if words else "aucune mention",
-                passed=len(words) == 2, evidence=[kept])
+                passed=len(words) == len(NOTICE_WORDS), evidence=[kept])
 
 
 @step(4, "Après vérification, la nouvelle adresse devient l'adresse du compte")

@@ -1,4 +1,4 @@
-"""DMP/CS.01 — connexion secrète of a minor, asked and kept per care episode.
+"""DMP/CONF.16 (formerly DMP/CS.01) — connexion secrète of a minor, asked and kept per care episode.
 
 At the admission of a minor the target asks whether the patient wants the secret connection to the
 DMP; the answer is stored with the episode's consent and shown to every professional who opens the
