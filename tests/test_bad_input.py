@@ -700,3 +700,20 @@ def test_no_crash_exits_1(tmp_path, monkeypatch, capsys):
                            "cli._cmd_status = lambda a: 1/0; sys.exit(cli.main(['status', '--outputs', '/']))"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "ZeroDivisionError" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_manual_file_answered_inline_stays_inside_the_campaign(tmp_path, monkeypatch):
+    """In JupyterLab a missing manual evidence file is asked inline: the answer is confined like the params."""
+    from types import SimpleNamespace
+
+    from segur_helpers import manual
+    from segur_helpers.errors import ManualEvidenceMissing
+    from segur_helpers.params import load_campaign
+
+    c = Ctx(tmp_path)
+    c.write(c.data())
+    proof = SimpleNamespace(campaign=load_campaign(c.params), recorder=SimpleNamespace(show=lambda *a, **k: None))
+    expected = c.dir / "etape-2.eml"
+    monkeypatch.setattr(manual, "_ask", lambda prompt: "../../../etc/passwd")
+    with pytest.raises(ManualEvidenceMissing, match="hors du dossier de la campagne"):
+        manual._interactive_fill(proof, 2, {"title": "x", "paths": [expected], "attestation": {}}, [expected])
