@@ -2,8 +2,11 @@
 
 A synthetic proof records one step against a target (any HTTP server) and checks it; its campaign
 data chooses how it behaves, so one small notebook exercises every fault the batch must survive:
-``mode: ok | fail | raise | raise_cell | hang | kill | diskfull | ping`` (``broken_while: PATH`` applies
-the mode only while that file exists), ``sleep: seconds``, ``shots: n`` full-page screenshots.
+``mode: ok | fail | raise | raise_cell | hang | kill | diskfull | ping | cut_hang | uses_service | mail``
+(``broken_while: PATH`` applies the mode only while that file exists), ``sleep: seconds``, ``shots: n``
+full-page screenshots. ``cut_hang`` stops the target's shared service and hangs (as a DMP/ALI/PROG.01 whose
+kernel is killed before it restores the DMP); ``uses_service`` checks the service is up; ``mail`` waits for a
+message that never comes in the campaign's mailbox.
 """
 from __future__ import annotations
 
@@ -12,16 +15,48 @@ import errno
 import os
 import signal
 import time
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 from segur_helpers.drivers import Driver
+from segur_helpers.drivers.base import Capability
 from segur_helpers.proof import Proof, check_reachable, step
 
 
+class Service(Capability):
+    """The synthetic target's shared service (the fault tests' stand-in for the DMP)."""
+
+    def _post(self, action: str) -> None:
+        url = self.driver.ctx.campaign.target_url.rstrip("/") + f"/service/{action}"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=10):
+            pass
+
+    async def cut(self) -> None:
+        await asyncio.to_thread(self._post, "stop")
+
+    async def restore(self) -> None:
+        """Restart the service (works without start(), harmless when it is up)."""
+        await asyncio.to_thread(self._post, "start")
+
+    def up(self) -> bool:
+        url = self.driver.ctx.campaign.target_url.rstrip("/") + "/service"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+
 class SyntheticDriver(Driver):
-    """No capability at all: the synthetic steps use only the browser and the recorder."""
+    """Only the shared service: the synthetic steps otherwise use the browser and the recorder."""
     name = "synthetic"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.service = Service(self)
+        from segur_helpers.drivers.mailboxes import mailbox_from_params
+        self.mailbox = mailbox_from_params(self)   # the campaign's test mailbox, when it names one
 
 
 def _mode(proof: Proof) -> str:
@@ -58,6 +93,13 @@ async def releve(proof: Proof) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(proof.dir / "evidence"))
     if mode == "ping":
         await asyncio.to_thread(check_reachable, proof.campaign.target_url, 3.0)
+    if mode == "cut_hang":
+        await proof.driver.service.cut()
+        time.sleep(3600)            # killed (timeout, interrupt) before it could restore the service
+    service_down = mode == "uses_service" and not await asyncio.to_thread(proof.driver.service.up)
+    if mode == "mail":              # a message the target never sends: NON CONFORME, unless the mailbox is broken
+        message = await proof.driver.mailbox.wait_for("personne@synthetique.test", timeout=1)
+        service_down = message is None
     shots = []
     for n in range(int(proof.data.get("shots", 0))):
         context = await proof.driver.new_context()
@@ -70,9 +112,10 @@ async def releve(proof: Proof) -> None:
         finally:
             await context.close()
     item = proof.recorder.observation({"mode": mode, "requirement": proof.requirement.id}, "Relevé")
+    failed = mode == "fail" or service_down
     proof.check("Le relevé synthétique est conforme", expected="conforme",
-                observed="non conforme" if mode == "fail" else "conforme", passed=mode != "fail",
-                evidence=[item, *shots])
+                observed=("service partagé arrêté" if service_down else "non conforme" if failed else "conforme"),
+                passed=not failed, evidence=[item, *shots])
 
 
 async def run(proof: Proof) -> None:

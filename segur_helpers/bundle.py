@@ -60,7 +60,10 @@ class Bundle:
 
 def _load_json(path: Path, what: str) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise UserError(f"expected a JSON object ({what}), got {type(data).__name__}", file=str(path))
+        return data
     except FileNotFoundError:
         raise UserError(f"{path.name} missing; expected a run folder made by segur run ({what})",
                         file=str(path.parent)) from None
@@ -95,7 +98,7 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
     if not isinstance(manifest, dict):
         raise UserError("manifest.json has no files mapping; expected a run folder made by segur run",
                         file=str(run_dir))
-    run = json.loads(_checked(run_dir, manifest, "run.json").read_text(encoding="utf-8"))
+    run = _load_json(_checked(run_dir, manifest, "run.json"), "run.json")
     if run.get("status") != "complete":
         raise UserError(f"run status is {run.get('status')!r}; expected a complete run", file=str(run_dir))
     target = Path(out).resolve() if out else default_bundle_dir(run_dir, run)

@@ -18,6 +18,7 @@ Registered on the main parser by :func:`register` (one line in :mod:`segur_helpe
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +76,25 @@ def register(sub) -> None:
 
 # -- import --------------------------------------------------------------------------------------------
 
-def _refuse_existing(path: Path, replace: bool) -> None:
+def _refuse_existing(path: Path, replace: bool, key: str = "--out") -> None:
+    if path.is_dir():
+        raise UserError("is a folder; expected the path of the catalogue file to write (JSON), e.g. rem.json",
+                        file=str(path), key=key)
     if path.exists() and not replace:
         raise UserError("already exists; expected --replace to replace the imported REM", file=str(path))
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UserError(f"cannot be written ({parent} is not a writable folder); expected a writable place",
+                        file=str(path), key=key)
+
+
+def _save(rem, target: Path) -> None:
+    try:
+        rem.save(target)
+    except OSError as exc:
+        raise UserError(f"cannot be written ({exc.strerror or exc}); expected a writable place", file=str(target)) from None
 
 
 def _cmd_import(args) -> int:
@@ -87,7 +104,7 @@ def _cmd_import(args) -> int:
         target = args.out
         _refuse_existing(target, args.replace)
         rem = import_rem(args.file, args.rem_project)
-        rem.save(target)
+        _save(rem, target)
         print(_imported(rem, target))
         return 0
     from .params import load_campaign
@@ -97,10 +114,10 @@ def _cmd_import(args) -> int:
     for line in campaign.notices:
         print(line, file=sys.stderr)
     target = campaign.rem_path or campaign.path.with_name(campaign.path.stem + ".rem.json")
-    _refuse_existing(target, args.replace)
+    _refuse_existing(target, args.replace, key="rem")
     project = args.rem_project or campaign.rem_project
     rem = import_rem(args.file, project)  # everything read and checked before anything is written
-    rem.save(target)
+    _save(rem, target)
     print(_imported(rem, target))
     lines = []
     if campaign.rem_path is None:

@@ -66,20 +66,18 @@ def _cmd_rerun(args) -> int:
 
 def _cmd_verify(args) -> int:
     from .proof import default_outputs
-    from .runfolder import find_run, verify_run
+    from .runfolder import find_run, public_key_fingerprint, verify_run
 
     run_dir = find_run(args.run, args.outputs or default_outputs())
-    if args.pubkey and not args.pubkey.is_file():
-        raise UserError("no such file; expected a PEM public key", file=str(args.pubkey), key="--pubkey")
-    problems = verify_run(run_dir, args.pubkey)
-    for p in problems:
+    if args.pubkey:
+        public_key_fingerprint(args.pubkey)      # « clé publique illisible » before anything else
+    found = verify_run(run_dir, args.pubkey)
+    for p in found.problems:
         print(f"FAIL {p}")
-    if problems:
-        print(f"{run_dir}: {len(problems)} problem(s)", file=sys.stderr)
+    if found.problems:
+        print(f"{run_dir}: {len(found.problems)} problem(s)", file=sys.stderr)
         return 1
-    import json
-    n = len(json.loads((run_dir / "manifest.json").read_text())["files"])
-    print(f"OK {run_dir}: {n} file(s) match manifest.json" + (", signature valid" if args.pubkey else ""))
+    print(f"OK {run_dir}: {found.files} file(s) match manifest.json; signature {found.signature}")
     return 0
 
 
@@ -125,19 +123,41 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
+MAX_WORKERS = 64   # each worker is a kernel (about 150 MB) and a share of Chromium
+
+
+def _workers(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive integer") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive integer")
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a whole number of workers from 1 to {MAX_WORKERS}") from None
+    if not 1 <= n <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a whole number of workers from 1 to {MAX_WORKERS}")
     return n
+
+
+def _days(text: str) -> float:
+    import math
+    try:
+        n = float(text)
+    except ValueError:
+        n = float("nan")
+    if not math.isfinite(n) or not 0 < n <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a positive number of days (at most 1000000)")
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (``error: …``) and exit code 2, as for any bad input."""
+
+    def error(self, message: str):  # noqa: D401
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def _add_batch_options(p) -> None:
     p.add_argument("--outputs", type=Path, help="outputs folder (default: the toolkit's outputs/)")
-    p.add_argument("--workers", type=_positive_int, help="parallel workers (default: number of cores)")
+    p.add_argument("--workers", type=_workers, help=f"parallel workers, 1 to {MAX_WORKERS} (default: number of cores)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local worker kernels (default) or an existing Dask distributed cluster")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) with --executor dask")
@@ -145,9 +165,9 @@ def _add_batch_options(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="segur", description="Ségur referencing proofs from notebooks.")
+    ap = _Parser(prog="segur", description="Ségur referencing proofs from notebooks.")
     ap.add_argument("--version", action="version", version=f"segur-proofs {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a campaign: one PDF proof per scenario in scope")
     run.add_argument("params", nargs="?", help="campaign params file (YAML)")
     run.add_argument("--only", action="append", help="comma-separated requirement ids, e.g. SSI/IE.31")
@@ -169,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="latest verdict per scenario across runs, stale ones flagged")
     st.add_argument("campaign", nargs="?", help="only this campaign")
     st.add_argument("--outputs", type=Path, help="outputs folder (default: the toolkit's outputs/)")
-    st.add_argument("--max-age-days", type=float, default=30.0, help="older proofs are stale (default 30)")
+    st.add_argument("--max-age-days", type=_days, default=30.0, help="older proofs are stale (default 30)")
     st.add_argument("--version", dest="version", help="the product version in force: proofs of others are stale")
     st.set_defaults(func=_cmd_status)
     lst = sub.add_parser("list", help="the requirements and scenarios the toolkit covers")
@@ -184,15 +204,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Exit codes: 0 all CONFORME / NON APPLICABLE, 1 some NON CONFORME (and nothing else ever exits 1),
+    2 bad input, a proof ERREUR or anything that failed, 130 interrupted."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:          # --help, --version (0) or a usage error (2, one line already said)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:
         return args.func(args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:            # `segur list | head`
+        return 0
+    except Exception as exc:  # noqa: BLE001 — a crash is not a verdict: never exit 1, never a traceback
+        import os
+        if os.environ.get("SEGUR_DEBUG"):
+            import traceback
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"error: unexpected failure: {type(exc).__name__}: {first} (SEGUR_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
 
 
 if __name__ == "__main__":

@@ -27,3 +27,17 @@ class PatientRefused(UserError):
 
 class ManualEvidenceMissing(Exception):
     """A step marked manual has no evidence file where the campaign says (batch run)."""
+
+
+class InfrastructureError(Exception):
+    """A piece of the referencing team's own test infrastructure cannot be used: the test mailbox, the
+    directory, the SMS folder, the DMP test platform… The proof is ERREUR naming the piece (its fault is
+    not the product's), never NON CONFORME.
+
+    ``piece`` names it in French for the proof's cover (« boîte aux lettres de test »); ``str(err)`` is the
+    French line shown as the cause."""
+
+    def __init__(self, piece: str, detail: str):
+        self.piece = piece
+        self.detail = detail
+        super().__init__(f"{piece} inutilisable : {detail}")

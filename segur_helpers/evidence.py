@@ -225,7 +225,9 @@ class Recorder:
     def _write(self, name: str, data: bytes, *, kind: str, caption: str, text: bool, manual: bool = False,
                composed: bool = False) -> EvidenceItem:
         if text:
-            data = self.secrets.redact_bytes(data)
+            # secret values always; URL credentials (code, token, state…) too, except in a file the operator
+            # supplied, kept byte for byte as attested (its cards still show them masked)
+            data = self.secrets.redact_bytes(data, urls=not manual)
         path = self.dir / name
         if path.exists():
             raise FileExistsError(f"evidence {path} already exists; a proof never overwrites evidence")
@@ -237,6 +239,9 @@ class Recorder:
         return item
 
     def show(self, fragment: str, **kw) -> None:
+        """Display a card; whatever a scenario put in it goes through the secrets' redaction first (secret
+        values, and the codes, tokens and states URLs carry)."""
+        fragment = self.secrets.redact(fragment)
         if not self._styled:
             fragment = f"<style>{CSS}</style>" + fragment
             self._styled = True
@@ -393,7 +398,7 @@ class Recorder:
             data, ext = src.read_bytes(), (src.suffix.lstrip(".") or "bin")
         else:
             data, ext = source, (Path(name).suffix.lstrip(".") if name else "bin")
-        textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "log"}
+        textual = ext.lower() in {"txt", "csv", "json", "xml", "eml", "html", "htm", "har", "log", "yaml", "yml"}
         item = self._write(self._name(Path(name).stem if name else caption, ext), data, kind="attachment",
                            caption=caption,
                            text=textual, manual=manual, composed=composed)

@@ -42,12 +42,13 @@ def parameterize(nb_path: Path, params: dict) -> nbformat.NotebookNode:
 
 
 class WarmKernel:
-    def __init__(self, env: dict[str, str], cwd: Path):
+    def __init__(self, env: dict[str, str], cwd: Path, on_start=None):
         self.env = env
         self.cwd = cwd
         self.km: AsyncKernelManager | None = None
         self.kc = None
         self.used = 0
+        self.on_start = on_start or (lambda pid: None)   # e.g. the run's private folder records the pid
 
     @property
     def pid(self) -> int | None:
@@ -73,6 +74,7 @@ class WarmKernel:
         # the kernel's own console chatter (TCP warnings) is not for the user: errors reach the proof
         await self.km.start_kernel(cwd=str(self.cwd), env=self.env, stderr=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL)
+        self.on_start(self.pid)
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=120)
@@ -104,19 +106,19 @@ class WarmKernel:
             if reply["parent_header"].get("msg_id") == msg_id:
                 return
 
-    async def reset(self, cwd: Path) -> None:
-        """A fresh namespace (modules stay imported: that is the point) and the notebook's folder."""
-        await self._silent(f"%reset -f\nimport os as _o; _o.chdir({str(cwd)!r}); del _o")
+    async def reset(self, cwd: Path, env: dict[str, str] | None = None) -> None:
+        """A fresh namespace (modules stay imported: that is the point), the notebook's folder, and the
+        environment variables of this proof (e.g. the endpoint of the run's browser, restarted meanwhile)."""
+        await self._silent(f"%reset -f\nimport os as _o; _o.chdir({str(cwd)!r}); "
+                           f"_o.environ.update({dict(env or {})!r}); del _o")
 
-    async def execute(self, nb: nbformat.NotebookNode, cwd: Path, timeout: float) -> Execution:
+    async def execute(self, nb: nbformat.NotebookNode, cwd: Path, timeout: float,
+                      env: dict[str, str] | None = None) -> Execution:
         """Run every cell; ``timeout`` for the whole notebook. Never raises for a notebook's failure."""
         if self.km is None or not await self.alive():
             await self.stop(now=True)
             await self.start()
-        elif self.used:
-            await self.reset(cwd)
-        if not self.used:
-            await self.reset(cwd)
+        await self.reset(cwd, env)
         self.used += 1
         client = NotebookClient(nb, km=self.km, kernel_name=KERNEL_NAME, timeout=None, allow_errors=False,
                                 record_timing=True, shutdown_kernel="graceful")

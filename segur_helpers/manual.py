@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .clock import now_paris
 from .drivers.base import MailMessage
-from .errors import ManualEvidenceMissing
+from .errors import ManualEvidenceMissing, UserError
 from .evidence import EvidenceItem, esc, hash_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,9 +53,11 @@ def _interactive_fill(proof: "Proof", step: int, conf: dict, missing: list[Path]
     for i, path in enumerate(list(conf["paths"])):
         if path in missing:
             answer = _ask(f"Étape {step} — chemin du fichier de preuve (attendu : {path.name}) : ")
-            chosen = Path(answer).expanduser()
-            if not chosen.is_absolute():
-                chosen = (proof.campaign.base_dir / chosen).resolve()
+            try:   # inside the campaign's folder (or allowed_dirs), symbolic links resolved, as in the params
+                chosen = proof.campaign.resolve_path(answer, key=f"manual.{step}.evidence")
+            except UserError as exc:
+                raise ManualEvidenceMissing(f"étape {step} (réalisée manuellement) : fichier refusé, hors du dossier "
+                                            f"de la campagne : {exc}") from None
             if not chosen.is_file():
                 raise ManualEvidenceMissing(f"étape {step} (réalisée manuellement) : fichier de preuve introuvable : "
                                             f"{chosen}")

@@ -10,6 +10,8 @@ expected, so the CLI prints one line and exits with code 2.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,16 +19,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
-
 from . import catalog
 from .errors import UserError
 from .ids import OLD_IDS, normalize_requirement_id, renamed_notice
+from .paramschema import Problem
 
-SECRET_KEYS = re.compile(r"(password|secret|token|passphrase|api_key)$", re.I)
+# key names that hold a secret: their value must be a reference env:NAME
+SECRET_KEYS = re.compile(r"(password|passwd|passphrase|passwort|secret|token|api_?key|apikey|private_?key|"
+                         r"credential|(?:^|[_.-])(?:pass|pwd|mdp)|mot_?de_?passe)s?$", re.I)
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 CAMPAIGN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-DRIVER_SPEC = re.compile(r"^([a-z][a-z0-9_]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*|yaml:\S.*)$")
 
 # Secrets are scrubbed from every artefact by replacing their value: a value this short would also match
 # ordinary text (JSON, base64 images) and corrupt the artefacts, so the campaign refuses it up front.
@@ -51,6 +53,8 @@ class Campaign:
     raw: dict[str, Any] = field(repr=False)
     timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     rem_path: Path | None = None  # the imported REM catalogue (JSON written by ``segur catalog import``)
+    allowed_dirs: tuple[Path, ...] = ()   # folders besides the params file's from which files may be named
+    public_key: Path | None = None        # signing.public_key: the key runs of this campaign are signed for
     rem_project: str | None = None  # the REM project ``segur catalog import`` takes from a Squash workbook
     # one line each, printed by the CLI: e.g. a requirement key read under its new id (ids.OLD_IDS)
     notices: list[str] = field(default_factory=list)
@@ -65,10 +69,11 @@ class Campaign:
     def base_dir(self) -> Path:
         return self.path.parent
 
-    def resolve_path(self, value: str) -> Path:
-        """Relative paths in a params file are relative to that file's folder."""
-        p = Path(value).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p).resolve()
+    def resolve_path(self, value: str, key: str = "") -> Path:
+        """A file the campaign names: relative to the params file's folder, symbolic links resolved, and
+        inside that folder or one of ``allowed_dirs`` (:class:`UserError` otherwise)."""
+        return confined_path(value, base_dir=self.base_dir, allowed=self.allowed_dirs, file=str(self.path),
+                             key=key)
 
     def section(self, name: str) -> dict[str, Any]:
         return self.raw.get(name) or {}
@@ -112,58 +117,90 @@ def _typename(v: Any) -> str:
             bool: "a boolean", type(None): "nothing"}.get(type(v), type(v).__name__)
 
 
-PAM_URL = re.compile(r"^mllp://([^:/\s\[\]]+|\[[0-9A-Fa-f:]+\]):[0-9]{1,5}/?$")
-PAM_SECRET_FIELD = re.compile(r"^(?:[A-Z][A-Z0-9]{2}|OBX\[[^\]\s|^~&\\]+\])-[1-9][0-9]*$")
-PAM_KEYS = {"url", "secret_field", "sending_application", "sending_facility", "receiving_application",
-            "receiving_facility", "processing_id", "timeout_s"}
+# credential shapes: a value looking like one of these is a secret whatever its key's name
+_CREDENTIAL_SHAPES = [
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a PEM private key"),
+    (re.compile(r"^eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*$"), "a JSON Web Token"),
+    (re.compile(r"^(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,}|xox[abprs]-[\w-]{10,}|"
+                r"sk-[A-Za-z0-9_-]{20,}|(?:sk|rk)_live_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|AIza[\w-]{35})$"),
+     "an API token"),
+    (re.compile(r"^(?:Basic|Bearer|Token|Digest)\s+\S{8,}$", re.I), "an HTTP Authorization value"),
+    (re.compile(r"[?&#](?:access_token|id_token|refresh_token|token|password|passwd|pwd|secret|client_secret|"
+                r"api_?key|apikey)=[^&#\s]{6,}", re.I), "a URL carrying a credential in its query"),
+]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PATHLIKE = re.compile(r"[/\\].*\.[A-Za-z0-9]{1,5}$")
+_WORDLIKE = re.compile(r"[a-z0-9]+|[A-Z0-9]+|[a-z]*[0-9]*(?:[A-Z](?:[a-z]+[0-9]*|[0-9]+))+")
+_PATH_START = re.compile(r"^(?:/|\./|\.\./|~|[A-Za-z]:[\\/])")
 
 
-def _check_pam(pam: Any, path: Path) -> None:
-    """``pam``: the product's admission feed (IHE PAM, HL7 v2.5 ADT over MLLP), see segur_helpers.hl7v2."""
-    if pam is None:
-        return
-    if not isinstance(pam, dict):
-        raise _fail(path, "pam", f"expected a mapping (url: mllp://HOST:PORT …), got {_typename(pam)}")
-    unknown = sorted(set(pam) - PAM_KEYS)
-    if unknown:
-        raise _fail(path, f"pam.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(PAM_KEYS))}")
-    url = _req(pam, "url", str, path, "pam", "mllp://HOST:PORT")
-    if not PAM_URL.match(url.strip()):
-        raise _fail(path, "pam.url", f"{url!r}; expected mllp://HOST:PORT")
-    for key in PAM_KEYS - {"url", "timeout_s"}:
-        if key in pam and (not isinstance(pam[key], str) or not pam[key].strip()):
-            raise _fail(path, f"pam.{key}", f"expected text, got {_typename(pam[key])}")
-    if "secret_field" in pam and not PAM_SECRET_FIELD.match(pam["secret_field"].strip()):
-        raise _fail(path, "pam.secret_field", f"{pam['secret_field']!r}; expected SEG-N (e.g. ZBE-9) or "
-                                              "OBX[CODE]-N (e.g. OBX[CONNEXION_SECRETE]-5)")
-    if "processing_id" in pam and pam["processing_id"] not in ("P", "T", "D"):
-        raise _fail(path, "pam.processing_id", f"{pam['processing_id']!r}; expected P, T or D")
-    t = pam.get("timeout_s")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
-        raise _fail(path, "pam.timeout_s", f"expected a positive number of seconds, got {t!r}")
+def _shannon(text: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in text:
+        counts[ch] = counts.get(ch, 0) + 1
+    return -sum(c / len(text) * math.log2(c / len(text)) for c in counts.values())
 
 
-def _req(node: dict, key: str, kind: type | tuple, path: Path, where: str, expected: str) -> Any:
-    full = f"{where}.{key}" if where else key
-    if key not in node:
-        raise _fail(path, full, f"missing; expected {expected}")
-    value = node[key]
-    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
-        raise _fail(path, full, f"expected {expected}, got {_typename(value)}")
-    return value
+def credential_shape(value: str) -> str | None:
+    """What ``value`` looks like when it looks like a credential (a PEM key, a token, a URL with a password,
+    a long random string…), else None. Not a reference ``env:NAME``, not an e-mail address, not a path."""
+    v = value.strip()
+    if not v or ENV_REF.match(v) or "{uniq}" in v:
+        return None
+    for pattern, what in _CREDENTIAL_SHAPES:
+        if pattern.search(v):
+            return what
+    if re.match(r"^[a-z][a-z0-9+.-]*://", v, re.I):
+        from urllib.parse import urlsplit
+        try:
+            if urlsplit(v).password:
+                return "a URL with a password in it"
+        except ValueError:
+            pass
+        return None
+    if any(ch.isspace() for ch in v) or _EMAIL.match(v) or _PATHLIKE.search(v) or _PATH_START.match(v):
+        return None
+    lower, upper, digit = (any(c.islower() for c in v), any(c.isupper() for c in v), any(c.isdigit() for c in v))
+    if len(v) < 12 or not (lower and upper and (digit or len(v) >= 16)):
+        return None
+    # identifiers (vendor_pkg.module:Driver, Release2024Q3, drv_3f9a1b:Driver) are words, numbers and
+    # CamelCase between separators; random strings are not
+    if all(_WORDLIKE.fullmatch(seg) for seg in re.split(r"[._:/@+-]+", v) if seg):
+        return None
+    # random strings keep switching between lower case, upper case, digits and symbols; words, names,
+    # identifiers and paths come in runs of one kind
+    kinds = ["l" if c.islower() else "u" if c.isupper() else "d" if c.isdigit() else "s" for c in v]
+    switches = sum(a != b for a, b in zip(kinds, kinds[1:])) / (len(v) - 1)
+    if switches >= 0.35 and _shannon(v) >= 3.3:
+        return "a random-looking string (a password, key or token)"
+    return None
 
 
-def _check_no_literal_secrets(node: Any, path: Path, where: str = "") -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            key = f"{where}.{k}" if where else str(k)
-            if SECRET_KEYS.search(str(k)) and not (isinstance(v, str) and ENV_REF.match(v)):
-                raise _fail(path, key, "expected a secret reference such as env:DPI_ADMIN_PASSWORD, "
-                                       "not a value (secrets never go in params files)")
-            _check_no_literal_secrets(v, path, key)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _check_no_literal_secrets(v, path, f"{where}[{i}]")
+def _check_no_literal_secrets(raw: dict, path: Path, exempt: set[str]) -> None:
+    """No secret as a value: a key named like one (password, secret, token, passwd, api_key…) must hold a
+    reference ``env:NAME``, and so must any value shaped like a credential, whatever its key; the
+    campaign's ``not_secrets:`` list names keys whose values only look like credentials.
+
+    The walk is iterative: the loader has already bounded the file's size once aliases are expanded."""
+    stack: list[tuple[Any, str, bool]] = [(raw, "", False)]
+    while stack:
+        node, where, named = stack.pop()
+        if where in exempt:
+            continue
+        if isinstance(node, dict):
+            for k, v in reversed(list(node.items())):
+                key = f"{where}.{k}" if where else str(k)
+                stack.append((v, key, bool(SECRET_KEYS.search(str(k)))))
+        elif isinstance(node, list):
+            for i, v in reversed(list(enumerate(node))):
+                stack.append((v, f"{where}[{i}]", named))
+        elif named and not (isinstance(node, str) and ENV_REF.match(node)):
+            raise _fail(path, where, "expected a secret reference such as env:DPI_ADMIN_PASSWORD, "
+                                     "not a value (secrets never go in params files)")
+        elif isinstance(node, str) and (shape := credential_shape(node)):
+            raise _fail(path, where, f"the value looks like {shape}; expected a secret reference such as "
+                                     "env:DPI_ADMIN_PASSWORD (secrets never go in params files), or this key "
+                                     "listed under not_secrets: if the value is not a secret")
 
 
 _REM_CACHE: dict[tuple[str, int, int], Any] = {}
@@ -181,7 +218,6 @@ def load_rem_catalogue(path: Path):
     return _REM_CACHE[key]
 
 
-JUSTIFICATION_KEYS = ("explanation", "reason", "attachments", "signatory", "date", "expires")
 JUSTIFICATION_EXPECTED = ("a mapping with explanation (how the product works), reason (why the condition "
                           "does not arise), signatory {name, role}, date, expires and optional attachments")
 
@@ -216,11 +252,13 @@ def attachment_entries(justification: dict) -> list[dict[str, str]]:
 
 
 def justification_problems(path: Path, base_dir: Path, rid_raw: str, entry: dict, conditional: bool,
-                           today: dt.date | None = None) -> list[UserError]:
+                           today: dt.date | None = None, *, allowed: tuple[Path, ...] = ()) -> list[UserError]:
     """Every problem of one requirement's condition/justification, each a one-line :class:`UserError`.
 
     A requirement whose condition is declared unmet (``condition_met: false``) must be conditional and
-    carry a complete, unexpired justification whose attachments exist (paths relative to the params file).
+    carry a complete, unexpired justification whose attachments exist inside the campaign's folder (or
+    ``allowed`` folders). Keys and types are the schema's (``params.schema.json``); this says what a
+    schema cannot: what is required when, dates and their order, expiry, the files.
     """
     today = today or today_paris()
     key = f"requirements.{rid_raw}"
@@ -232,8 +270,7 @@ def justification_problems(path: Path, base_dir: Path, rid_raw: str, entry: dict
         problems.append(_fail(path, f"{key}.{where}" if where else key, msg))
 
     if not isinstance(met, bool):
-        bad("condition_met", f"expected true or false, got {met!r}")
-        return problems
+        return problems               # the schema said so
     if not conditional:
         if not met:
             bad("condition_met", "this requirement is not conditional (no LORSQUE clause); expected true, "
@@ -251,28 +288,14 @@ def justification_problems(path: Path, base_dir: Path, rid_raw: str, entry: dict
         bad("justification", f"missing while condition_met is false; expected {JUSTIFICATION_EXPECTED}")
         return problems
     if not isinstance(just, dict):
-        bad("justification", f"expected {JUSTIFICATION_EXPECTED}, got {_typename(just)}")
-        return problems
-    for k in just:
-        if k not in JUSTIFICATION_KEYS:
-            bad(f"justification.{k}", f"unknown key; expected one of {', '.join(JUSTIFICATION_KEYS)}")
+        return problems               # the schema said so
     for k, what in (("explanation", "how the product works, in French"),
                     ("reason", "why the situation the condition targets does not arise, in French")):
         v = just.get(k)
         if v is None or (isinstance(v, str) and not v.strip()):
             bad(f"justification.{k}", f"missing explanation; expected {what}")
-        elif not isinstance(v, str):
-            bad(f"justification.{k}", f"expected {what} as text, got {_typename(v)}")
-    sig = just.get("signatory")
-    if sig is None:
+    if just.get("signatory") is None:
         bad("justification.signatory", "missing signatory; expected {name, role} of the person who signs")
-    elif not isinstance(sig, dict):
-        bad("justification.signatory", f"expected a mapping {{name, role}}, got {_typename(sig)}")
-    else:
-        for k, what in (("name", "the signatory's full name"), ("role", "the signatory's role (fonction)")):
-            v = sig.get(k)
-            if not isinstance(v, str) or not v.strip():
-                bad(f"justification.signatory.{k}", f"missing signatory {k}; expected {what}")
     signed = expires = None
     for k in ("date", "expires"):
         v = just.get(k)
@@ -281,7 +304,8 @@ def justification_problems(path: Path, base_dir: Path, rid_raw: str, entry: dict
             bad(f"justification.{k}", "missing; expected a date YYYY-MM-DD"
                 + (" (when the justification was signed)" if k == "date" else " (until when it is valid)"))
         elif d is None:
-            bad(f"justification.{k}", f"{v!r} is not a date; expected YYYY-MM-DD")
+            if isinstance(v, str):
+                bad(f"justification.{k}", f"{v!r} is not a date; expected YYYY-MM-DD")
         elif k == "date":
             signed = d
         else:
@@ -295,27 +319,20 @@ def justification_problems(path: Path, base_dir: Path, rid_raw: str, entry: dict
         bad("justification.expires", f"justification expired on {expires.isoformat()}; expected a "
                                      "justification still valid today (renew it: new date and expires)")
     atts = just.get("attachments")
-    if atts is not None:
-        if not isinstance(atts, list):
-            bad("justification.attachments", f"expected a list of files (path, caption), got {_typename(atts)}")
-        else:
-            for i, item in enumerate(atts):
-                where = f"justification.attachments[{i}]"
-                if isinstance(item, dict):
-                    rel = item.get("path")
-                    if not isinstance(rel, str) or not rel.strip():
-                        bad(f"{where}.path", "missing; expected a file path relative to the params file")
-                        continue
-                elif isinstance(item, str) and item.strip():
-                    rel = item
-                else:
-                    bad(where, f"expected a file path or a mapping {{path, caption}}, got {_typename(item)}")
-                    continue
-                p = Path(rel).expanduser()
-                p = p if p.is_absolute() else base_dir / p
-                if not p.is_file():
-                    bad(where, f"attachment file not found: {p}; expected an existing file "
-                               "(paths are relative to the params file)")
+    if isinstance(atts, list):
+        for i, item in enumerate(atts):
+            where = f"justification.attachments[{i}]"
+            rel = item.get("path") if isinstance(item, dict) else item
+            if not isinstance(rel, str) or not rel.strip():
+                continue              # the schema said so
+            try:
+                p = confined_path(rel, base_dir=base_dir, allowed=allowed, file=str(path), key=f"{key}.{where}")
+            except UserError as exc:
+                problems.append(exc)
+                continue
+            if not p.is_file():
+                bad(where, f"attachment file not found: {p}; expected an existing file "
+                           "(paths are relative to the params file)")
     return problems
 
 
@@ -323,103 +340,64 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                   require_rem: bool = True) -> Campaign:
     """Read and validate a campaign file. Raises :class:`UserError` (one line) on any problem.
 
+    Validation is exhaustive and comes before anything runs: the YAML itself (size, depth, aliases,
+    duplicate keys: :mod:`.yamlsafe`), every key, type and range against ``params.schema.json``
+    (:mod:`.paramschema`), then what a schema cannot say: requirement ids known to the catalogue, the
+    data each scenario needs (types included), conditions and justifications, manual steps, every file
+    the campaign names confined to its folder (or ``allowed_dirs``), and no secret as a value.
+
     With ``problems`` (a list), the problems of the conditions and justifications are appended to it
     rather than raised, so ``segur justify --check`` reports them all. ``require_rem=False`` accepts a
     ``rem:`` key naming a catalogue that does not exist yet (``segur catalog import`` writes it).
     """
+    from . import paramschema
+    from .yamlsafe import load_yaml
+
     path = Path(path)
     shown = path
+    if path.is_dir():
+        raise UserError("is a folder; expected a campaign params file (YAML)", file=str(shown))
     if not path.is_file():
         raise UserError("no such file; expected a campaign params file (YAML)", file=str(shown))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot be read as UTF-8 text ({exc.__class__.__name__})", file=str(shown)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise UserError(f"malformed YAML at {where}: {problem}; expected a YAML mapping", file=str(shown)) from None
+    raw = load_yaml(path, shown=str(shown), what="a YAML mapping of campaign params")
     if not isinstance(raw, dict):
         raise UserError(f"expected a YAML mapping at the top level, got {_typename(raw)}", file=str(shown))
     path = path.resolve()
 
-    name = _req(raw, "campaign", str, shown, "", "a campaign name (letters, digits, - _ .)")
-    if not CAMPAIGN_NAME.match(name):
-        raise _fail(shown, "campaign", f"{name!r} is not a usable folder name; expected letters, digits, - _ .")
-    vendor = _req(raw, "vendor", str, shown, "", "the vendor's name")
-    product = _req(raw, "product", dict, shown, "", "a mapping with name and version")
-    pname = _req(product, "name", str, shown, "product", "the product's name")
-    pversion = _req(product, "version", (str, int, float), shown, "product", "the product's version")
-    operator = _req(raw, "operator", str, shown, "", "who runs the campaign (name or team)")
+    for p in paramschema.problems(raw):
+        err = _fail(shown, p.key, p.message)
+        if problems is not None and _JUSTIFICATION_KEY.match(p.key):
+            problems.append(err)
+        else:
+            raise err
+    allowed = _allowed_dirs(raw, path, shown)
+    confine = functools.partial(confined_path, base_dir=path.parent, allowed=allowed, file=str(shown))
 
-    target = _req(raw, "target", dict, shown, "", "a mapping with the target's url")
-    url = _req(target, "url", str, shown, "target", "an http(s) URL")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise _fail(shown, "target.url", f"{url!r} is not an http(s) URL; expected e.g. https://dpi.example.test")
-
-    driver = _req(raw, "driver", str, shown, "", "a driver name (demo), module:Class or yaml:MAP.yaml")
-    if not DRIVER_SPEC.match(driver):
-        raise _fail(shown, "driver", f"{driver!r}; expected a built-in driver name such as demo, "
-                                     "vendor_pkg.module:Driver or yaml:path/to/map.yaml")
+    name, vendor, operator = raw["campaign"], raw["vendor"], raw["operator"]
+    pname, pversion = raw["product"]["name"], raw["product"]["version"]
+    url, driver = raw["target"]["url"], raw["driver"]
 
     mailbox = raw.get("mailbox")
     if mailbox is not None:
-        if not isinstance(mailbox, dict):
-            raise _fail(shown, "mailbox", f"expected a mapping, got {_typename(mailbox)}")
-        kind = _req(mailbox, "kind", str, shown, "mailbox", "maildir or imap")
-        if kind == "maildir":
-            _req(mailbox, "path", str, shown, "mailbox", "the Maildir folder")
-        elif kind == "imap":
-            _req(mailbox, "host", str, shown, "mailbox", "the IMAP server's host name")
-            _req(mailbox, "username", str, shown, "mailbox", "the IMAP user name")
-            _req(mailbox, "password", str, shown, "mailbox", "a secret reference env:NAME")
-            port = mailbox.get("port")
-            if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
-                raise _fail(shown, "mailbox.port", f"expected a TCP port number, got {port!r}")
-            if not isinstance(mailbox.get("ssl", True), bool):
-                raise _fail(shown, "mailbox.ssl", "expected true or false")
-            ca_file = mailbox.get("ca_file")
-            if ca_file is not None:
-                ca = Path(ca_file) if Path(ca_file).is_absolute() else path.resolve().parent / ca_file
-                if not ca.is_file():
-                    raise _fail(shown, "mailbox.ca_file", f"{ca} not found; expected a PEM CA certificate file")
-        else:
-            raise _fail(shown, "mailbox.kind", f"{kind!r}; expected maildir or imap")
+        if mailbox["kind"] == "maildir":
+            confine(mailbox["path"], key="mailbox.path")
+        if mailbox.get("ca_file") is not None:
+            confine(mailbox["ca_file"], key="mailbox.ca_file", must_exist="a PEM CA certificate file")
 
-    sms = raw.get("sms")
-    if sms is not None:
-        if not isinstance(sms, dict):
-            raise _fail(shown, "sms", f"expected a mapping (kind: folder, path), got {_typename(sms)}")
-        if _req(sms, "kind", str, shown, "sms", "folder") != "folder":
-            raise _fail(shown, "sms.kind", f"{sms['kind']!r}; expected folder")
-        _req(sms, "path", str, shown, "sms", "the folder where the SMS gateway keeps each message")
-    _check_pam(raw.get("pam"), shown)
-    cda_section = raw.get("cda")
-    if cda_section is not None:
-        if not isinstance(cda_section, dict):
-            raise _fail(shown, "cda", f"expected a mapping (testcontenucda: PATH), got {_typename(cda_section)}")
-        if "testcontenucda" in cda_section:
-            checkout = _req(cda_section, "testcontenucda", str, shown, "cda", "a checkout of ANS's TestContenuCDA")
-            from .cda_ans import check_checkout
-            check_checkout(path.parent / Path(checkout).expanduser(), source=str(shown))
+    if raw.get("sms") is not None:       # the SMS gateway's folder (kind: folder): read, never copied
+        confine(raw["sms"]["path"], key="sms.path")
+    if (raw.get("cda") or {}).get("testcontenucda") is not None:
+        checkout = confine(raw["cda"]["testcontenucda"], key="cda.testcontenucda")
+        from .cda_ans import check_checkout
+        check_checkout(checkout, source=str(shown))
 
     timeouts = dict(DEFAULT_TIMEOUTS)
-    for k, v in (raw.get("timeouts") or {}).items():
-        if k not in DEFAULT_TIMEOUTS:
-            raise _fail(shown, f"timeouts.{k}", f"unknown timeout; expected one of {', '.join(DEFAULT_TIMEOUTS)}")
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
-            raise _fail(shown, f"timeouts.{k}", f"expected a positive number of seconds, got {v!r}")
-        timeouts[k] = float(v)
+    timeouts.update({k: float(v) for k, v in (raw.get("timeouts") or {}).items()})
 
-    reqs_raw = _req(raw, "requirements", dict, shown, "", "a mapping of requirement ids (e.g. SSI/IE.31)")
-    if not reqs_raw:
-        raise _fail(shown, "requirements", "empty; expected at least one requirement id")
+    reqs_raw = raw["requirements"]
     known = catalog.catalog()
     requirements: dict[str, dict[str, Any]] = {}
+    seen: dict[str, str] = {}
     notices: list[str] = []
     renamed: dict[str, str] = {}  # params key as written -> id
     for rid_raw, entry in reqs_raw.items():
@@ -434,32 +412,29 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
         renamed[str(rid_raw)] = rid
         if rid not in known:
             raise _fail(shown, key, f"unknown requirement id; expected one of {', '.join(sorted(known))}")
+        if rid in seen:
+            raise _fail(shown, key, f"the same requirement as requirements.{seen[rid]}; expected each "
+                                    "requirement once")
+        seen[rid] = str(rid_raw)
         entry = {} if entry is None else entry
-        if not isinstance(entry, dict):
-            raise _fail(shown, key, f"expected a mapping (condition_met, data), got {_typename(entry)}")
-        found = justification_problems(shown, path.parent, str(rid_raw), entry, known[rid].conditional)
+        found = justification_problems(shown, path.parent, str(rid_raw), entry, known[rid].conditional,
+                                       allowed=allowed)
         if found and problems is None:
             raise found[0]
         if problems is not None:
             problems.extend(found)
         met = entry.get("condition_met", True) is not False
-        data = entry.get("data", {})
-        if not isinstance(data, dict):
-            raise _fail(shown, f"{key}.data", f"expected a mapping, got {_typename(data)}")
-        for dotted, expected in (known[rid].data_required if met else ()):
-            node: Any = data
-            for part in dotted.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            if node is None or node == "":
-                raise _fail(shown, f"{key}.data.{dotted}", f"missing; expected {expected}")
-        manual = _manual_steps(entry.get("manual"), known[rid], shown, f"{key}.manual")
+        data = entry.get("data") or {}
+        if met and problems is None:   # justify --check and catalog import look at justifications only
+            for p in data_problems(known[rid], data, f"{key}.data", confine):
+                raise _fail(shown, p.key, p.message)
+        manual = _manual_steps(entry.get("manual"), known[rid], shown, f"{key}.manual", confine)
         requirements[rid] = {"condition_met": met, "data": data,
                              "justification": entry.get("justification"), "manual": manual}
 
     rem_path = None
     if "rem" in raw:
-        rem = _req(raw, "rem", str, shown, "", "the imported REM catalogue (JSON written by segur catalog import)")
-        rem_path = (path.parent / Path(rem).expanduser()).resolve()
+        rem_path = confine(raw["rem"], key="rem")
         if require_rem:
             if not rem_path.is_file():
                 raise _fail(shown, "rem", f"file not found: {rem_path}; expected the REM catalogue written "
@@ -474,31 +449,104 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                     if problems is None:
                         raise found
                     problems.append(found)
+    public_key = None
+    if (raw.get("signing") or {}).get("public_key") is not None:
+        public_key = confine(raw["signing"]["public_key"], key="signing.public_key", must_exist="a PEM public key")
 
-    rem_project = None
-    if "rem_project" in raw:
-        rem_project = _req(raw, "rem_project", str, shown, "", "the REM project to import from a Squash workbook, "
-                                                                "e.g. HOP-DPI (segur catalog import --rem-project)").strip()
+    rem_project = raw["rem_project"].strip() if "rem_project" in raw else None
 
-    _check_no_literal_secrets(raw, shown)
-    from .testpatients import allowed_non_test
-    allowed_non_test(raw, str(shown))
+    _check_no_literal_secrets(raw, shown, {"not_secrets", *(raw.get("not_secrets") or ())})
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
-                    raw=raw, timeouts=timeouts, rem_path=rem_path, rem_project=rem_project, notices=notices)
+                    raw=raw, timeouts=timeouts, rem_path=rem_path, allowed_dirs=allowed, public_key=public_key,
+                    rem_project=rem_project, notices=notices)
 
 
-ATTESTATION_KEYS = {"by": "who did it (name, role)", "at": "when (e.g. \"2026-11-25T14:05\")",
-                    "action": "what was done, in the operator's words"}
+_JUSTIFICATION_KEY = re.compile(r"^requirements\.[^.]+(?:\.[^.]+)*?\.(?:justification|condition_met)(?:[.\[]|$)")
 
 
-def _manual_steps(node: Any, requirement: "catalog.Requirement", path: Path, where: str) -> dict[int, dict]:
+def _allowed_dirs(raw: dict, params: Path, shown: Path) -> tuple[Path, ...]:
+    """The campaign's ``allowed_dirs`` (relative to the params file, symbolic links resolved; a folder that
+    does not exist yet, such as the demo target's, is allowed: nothing inside it can be named until it does)."""
+    out = []
+    for i, value in enumerate(raw.get("allowed_dirs") or []):
+        folder = Path(value).expanduser()
+        folder = (folder if folder.is_absolute() else params.parent / folder).resolve()
+        if folder.exists() and not folder.is_dir():
+            raise _fail(shown, f"allowed_dirs[{i}]", f"{folder} is a file; expected a folder (relative to the "
+                                                     "params file)")
+        if folder == Path(folder.anchor):
+            raise _fail(shown, f"allowed_dirs[{i}]", f"{folder} is the root of the file system; expected a "
+                                                     "folder of the campaign's own files")
+        out.append(folder)
+    return tuple(out)
+
+
+def confined_path(value: str, *, base_dir: Path, allowed: tuple[Path, ...] = (), file: str | None = None,
+                  key: str = "", must_exist: str | None = None) -> Path:
+    """The file ``value`` names (relative to the params file's folder), symbolic links resolved, provided it
+    lies inside that folder or one of the campaign's ``allowed_dirs``; one :class:`UserError` line
+    otherwise (``must_exist``: what the file should be, when it must already exist)."""
+    p = Path(str(value)).expanduser()
+    p = (p if p.is_absolute() else base_dir / p).resolve()
+    roots = (base_dir.resolve(), *allowed)
+    if not any(p == r or p.is_relative_to(r) for r in roots):
+        raise UserError(f"{p} is outside the campaign's folder {roots[0]}; expected a file inside it or in a "
+                        "folder listed under allowed_dirs (symbolic links are resolved first)", file=file, key=key)
+    if must_exist and not p.is_file():
+        raise UserError(f"file not found: {p}; expected {must_exist} (paths are relative to the params file)",
+                        file=file, key=key)
+    return p
+
+
+def data_problems(requirement: "catalog.Requirement", data: dict, where: str, confine=None) -> list[Problem]:
+    """What the scenario's data lacks or has of the wrong type (the catalogue's ``data_required``), the
+    first problem found; a ``file`` entry must also lie inside the campaign's folder (or ``allowed_dirs``)."""
+    for spec in requirement.data_required:
+        node: Any = data
+        walked = where
+        parts = spec.path.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict):
+                prefix = ".".join(parts[:i]) + "."
+                under = sorted({s.path[len(prefix):].split(".")[0] for s in requirement.data_required
+                                if s.path.startswith(prefix)})
+                if node is None:
+                    return [Problem(walked, f"missing; expected a mapping with {', '.join(under)}")]
+                return [Problem(walked, f"expected a mapping with {', '.join(under)}, got {_typename(node)}")]
+            walked = f"{walked}.{part}"
+            node = node.get(part)
+        if node is None or node == "":
+            if spec.optional:
+                continue
+            return [Problem(walked, f"missing; expected {spec.expected}")]
+        why = spec.type_problem(node)
+        if why and why.startswith(("a ", "an ")):
+            return [Problem(walked, f"expected {spec.expected} ({why}), got {_typename(node)}")]
+        if why:
+            return [Problem(walked, f"{_shown(node)} {why}; expected {spec.expected}")]
+        if spec.type == "file" and confine is not None:
+            try:
+                confine(str(node), key=walked)   # may be made when the target starts: read when used
+            except UserError as exc:
+                return [Problem(walked, str(exc).split(f"{walked}: ", 1)[-1])]
+    return []
+
+
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+
+
+def _manual_steps(node: Any, requirement: "catalog.Requirement", path: Path, where: str, confine) -> dict[int, dict]:
     """``manual: {STEP: {evidence: FILE | [FILES], attestation: {by, at, action}}}``: steps the driver
-    cannot perform, whose evidence the operator supplies (paths relative to the params file)."""
-    if node is None:
+    cannot perform, whose evidence the operator supplies (paths relative to the params file, inside the
+    campaign's folder or ``allowed_dirs``; the files themselves may arrive later: a batch says ERREUR
+    when one is missing). Keys and types are the schema's; this checks the step numbers and the paths."""
+    if not node:
         return {}
-    if not isinstance(node, dict):
-        raise _fail(path, where, f"expected a mapping of step numbers (e.g. 2: {{evidence: …}}), got {_typename(node)}")
     from .catalog.needs import analyse_module, scenario_modules
 
     steps: dict[int, str] = {}
@@ -521,26 +569,13 @@ def _manual_steps(node: Any, requirement: "catalog.Requirement", path: Path, whe
         if number not in aware:
             raise _fail(path, key, "this step has no manual mode; expected one of "
                                    f"{', '.join(map(str, sorted(aware))) or '(none)'}")
-        if not isinstance(v, dict):
-            raise _fail(path, key, f"expected a mapping with evidence and attestation, got {_typename(v)}")
-        for extra in set(v) - {"evidence", "attestation"}:
-            raise _fail(path, f"{key}.{extra}", "unknown key; expected evidence or attestation")
-        evidence = v.get("evidence")
-        files = [evidence] if isinstance(evidence, str) else evidence
-        if not files or not isinstance(files, list) or not all(isinstance(f, str) and f.strip() for f in files):
-            raise _fail(path, f"{key}.evidence", "expected the file (or list of files) the operator supplies, "
-                                                 "relative to the params file")
+        evidence = v["evidence"]
+        files = [evidence] if isinstance(evidence, str) else list(evidence)
+        for i, f in enumerate(files):
+            confine(f, key=f"{key}.evidence" + (f"[{i}]" if isinstance(evidence, list) else ""))
         att = v.get("attestation") or {}
-        if not isinstance(att, dict):
-            raise _fail(path, f"{key}.attestation", f"expected a mapping with by, at, action, got {_typename(att)}")
-        for extra in set(att) - set(ATTESTATION_KEYS):
-            raise _fail(path, f"{key}.attestation.{extra}", f"unknown key; expected {', '.join(ATTESTATION_KEYS)}")
-        for k2, value in att.items():
-            if not isinstance(value, (str, int, float)) and not hasattr(value, "isoformat"):
-                raise _fail(path, f"{key}.attestation.{k2}", f"expected {ATTESTATION_KEYS[k2]}")
         out[number] = {"evidence": files, "title": steps[number],
-                       "attestation": {k2: (value.isoformat() if hasattr(value, "isoformat") else str(value))
-                                       for k2, value in att.items()}}
+                       "attestation": {k2: str(value) for k2, value in att.items()}}
     return out
 
 
@@ -563,14 +598,22 @@ class Secrets:
         return value
 
     def redact(self, text: str) -> str:
+        """``text`` without any secret value, and with every credential a URL carries (code, token, state…
+        in a query or fragment: :mod:`segur_helpers.urlmask`) masked."""
+        from .urlmask import mask_urls
+
         for v in sorted(self._values, key=len, reverse=True):
             text = text.replace(v, self.MASK)
-        return text
+        return mask_urls(text)
 
-    def redact_bytes(self, data: bytes) -> bytes:
+    def redact_bytes(self, data: bytes, *, urls: bool = True) -> bytes:
+        """The same on bytes (text files); ``urls=False``: secret values only (to tell a binary file that
+        holds a secret, which cannot be rewritten, from one that merely holds a URL parameter)."""
+        from .urlmask import mask_urls_bytes
+
         for v in sorted(self._values, key=len, reverse=True):
             data = data.replace(v.encode("utf-8"), self.MASK.encode("utf-8"))
-        return data
+        return mask_urls_bytes(data) if urls else data
 
     @classmethod
     def for_campaign(cls, campaign: Campaign) -> "Secrets":

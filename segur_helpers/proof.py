@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable
 from . import __version__, catalog
 from .clock import PARIS, now_paris  # noqa: F401 — PARIS re-exported for existing importers
 from .drivers import DriverContext, load_driver_class
-from .errors import ManualEvidenceMissing, PatientRefused, TargetUnreachable, UserError
+from .errors import InfrastructureError, ManualEvidenceMissing, PatientRefused, TargetUnreachable, UserError
 from .evidence import Recorder, esc
 from .ids import safe_name
 from .params import Campaign, Secrets, load_campaign
@@ -146,6 +146,8 @@ class Proof:
             kind, message = "target_unreachable", str(exc)
         elif isinstance(exc, ManualEvidenceMissing):
             kind, message = "manual_evidence_missing", str(exc)
+        elif isinstance(exc, InfrastructureError):
+            kind, message = "infrastructure", str(exc)
         elif isinstance(exc, asyncio.TimeoutError):
             kind, message = "timeout", f"délai dépassé ({self.timeouts['step_s']:.0f} s) à l'étape {step}"
         elif isinstance(exc, PatientRefused):
@@ -204,13 +206,16 @@ class Proof:
 
     def _progress(self, number: int, title: str) -> None:
         """``progress.json``: the step under way, so the batch can name the step a hung proof was in."""
+        tmp = self.dir / (PROGRESS_FILE + ".tmp")
         try:
-            tmp = self.dir / (PROGRESS_FILE + ".tmp")
             tmp.write_text(json.dumps({"step": number, "title": title, "since": now_paris().isoformat(
                 timespec="seconds")}, ensure_ascii=False), encoding="utf-8")
             tmp.replace(self.dir / PROGRESS_FILE)
         except OSError:
-            pass
+            try:
+                tmp.unlink(missing_ok=True)      # a full disk leaves no stray file
+            except OSError:
+                pass
 
     # -- verdict ---------------------------------------------------------------------------------
     def verdict(self) -> str:
@@ -264,8 +269,12 @@ class Proof:
         from .report import final_card  # local: report imports this module's constants
         self.recorder.show(final_card(result), metadata={"segur": {"result": result}}, tags=("segur-final",))
         tmp = self.dir / (RESULT_FILE + ".tmp")
-        tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(self.dir / RESULT_FILE)
+        try:
+            tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+            tmp.replace(self.dir / RESULT_FILE)
+        except BaseException:
+            tmp.unlink(missing_ok=True)          # a full disk leaves no stray file
+            raise
         (self.dir / PROGRESS_FILE).unlink(missing_ok=True)
 
 

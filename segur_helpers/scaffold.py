@@ -58,6 +58,7 @@ driver_settings:                    # free settings handed to the driver (ctx.se
   password_field: TODO              # CSS selector of the password field
   submit: TODO                      # the button that signs in
   logged_in: TODO                   # an element only a signed-in page shows
+# allowed_dirs: [/srv/recette/maildir]   # files named outside this folder (mailbox, evidence…) must be in one of these
 mailbox:                            # where the professionals' messages are read
   kind: maildir                     # or: kind: imap, host, port, username, password: env:NAME
   path: TODO/maildir

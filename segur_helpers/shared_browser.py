@@ -37,6 +37,7 @@ class ChromiumServer:
         self.proc: subprocess.Popen | None = None
         self.config: str | None = None
         self.endpoint: str | None = None
+        self.browser_groups: list[int] = []   # the browser's process groups (detached from the server's)
 
     def start(self, timeout: float = 30.0) -> "ChromiumServer":
         fd, self.config = tempfile.mkstemp(prefix="segur-browser-", suffix=".json")
@@ -58,6 +59,10 @@ class ChromiumServer:
         endpoint = line[0].strip() if line else ""
         if endpoint.startswith("ws://127.0.0.1:"):
             self.endpoint = endpoint
+            # Playwright starts the browser detached (a session of its own): found here, so that stop()
+            # ends it too and a crashed run's successor can reap it
+            self.browser_groups = sorted({os.getpgid(pid) for pid in _children(self.proc.pid)
+                                          if _alive(pid)})
             return self
         self.stop()
         raise UserError("the system Chromium did not start behind Playwright's browser server; expected a "
@@ -87,10 +92,48 @@ class ChromiumServer:
                 pass
             if self.proc.stdout:
                 self.proc.stdout.close()
+        for group in self.browser_groups:   # the server closed it; what is left of it is ended
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _group_alive(group):
+                time.sleep(0.05)
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.browser_groups = []
         self.proc = None
         if self.config:
             Path(self.config).unlink(missing_ok=True)
             self.config = None
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def _group_ended(leader: subprocess.Popen, group: int, timeout: float) -> bool:

@@ -162,7 +162,8 @@ def _copy_checkout(dest: Path) -> Path:
 def _run(tmp_path: Path, stack, cache: Path) -> tuple[object, dict, Path]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     params = tmp_path / "campaign.yaml"
-    data = campaign_dict(stack.url, stack.maildir, only=("DMP/CONF.04",), cda={"testcontenucda": str(CHECKOUT)})
+    data = campaign_dict(stack.url, stack.maildir, only=("DMP/CONF.04",), cda={"testcontenucda": str(CHECKOUT)},
+                         allowed_dirs=[str(CHECKOUT), str(stack.maildir.parent)])   # outside the campaign's folder
     params.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "outputs"
     proc = run_segur("run", str(params), "--outputs", str(out), env=os.environ | {"SEGUR_CDA_CACHE": str(cache)})

@@ -21,11 +21,20 @@ def _requirements(stack) -> dict:
     return {REQ: entry}
 
 
-def test_mask_url_hides_codes_and_tokens_only():
-    url = "http://dpi.test/cb?code=SECRETCODE&state=abc#id_token=JWT&x=1"
+def test_mask_url_hides_codes_tokens_and_states_only():
+    url = ("http://dpi.test/cb?code=SECRETCODE&state=STATE1#id_token=JWT&x=1&code_challenge=CH"
+           "&code_challenge_method=S256&response_type=code")
     masked = mask_url(url)
-    assert "SECRETCODE" not in masked and "JWT" not in masked
-    assert "state=abc" in masked and "x=1" in masked and masked.count("[masqué]") == 2
+    assert "SECRETCODE" not in masked and "JWT" not in masked and "STATE1" not in masked
+    assert "x=1" in masked and masked.count("[masqué]") == 3
+    assert "code_challenge=CH" in masked and "code_challenge_method=S256" in masked and "response_type=code" in masked
+    # wherever a URL is written: HTML, JSON, and URL-encoded inside another URL
+    from segur_helpers.params import Secrets
+    s = Secrets()
+    for text in ('<a href="/cb?code=C0DE&amp;state=ST4TE">', '{"u": "/cb?code=C0DE\\u0026state=ST4TE"}',
+                 "redirect=https%3A%2F%2Fdpi%2Fcb%3Fcode%3DC0DE%26state%3DST4TE"):
+        assert "C0DE" not in s.redact(text) and "ST4TE" not in s.redact(text), s.redact(text)
+        assert b"C0DE" not in s.redact_bytes(text.encode())
 
 
 def test_oidc_sign_in_compliant_then_wrong_audience_accepted(tmp_path, write_params, demo_stack, admin_password):
@@ -46,8 +55,12 @@ def test_oidc_sign_in_compliant_then_wrong_audience_accepted(tmp_path, write_par
     for f in (run / "SSI_IAM.80.01" / "evidence").iterdir():
         data = f.read_bytes()
         assert b"eyJ" not in data, f"a JWT is reproduced in {f.name}"   # tokens never reproduced
-        codes = re.findall(rb"[?&#]code=([^&#\"\s]*)", data)
-        assert all(c.startswith("[masqué]".encode()) for c in codes), f"an authorization code in {f.name}"
+        codes = re.findall(rb"[?&#;](?:code|state)=([^&#\"\s]*)", data)
+        assert all(c.startswith("[masqué]".encode()) for c in codes), f"an authorization code or state in {f.name}"
+    # nor in the notebook (captions, cards) and the HAR-like chain of redirections
+    notebook = (run / "SSI_IAM.80.01" / "notebook.ipynb").read_bytes()
+    found = re.findall(rb"[?&#;](?:code|state)=([^&#\"\s\\]*)", notebook)
+    assert found and all(c.startswith("[masqué]".encode()) for c in found), found[:3]
 
     bad = demo_stack(defects=[REQ], with_oidc=True)
     proc, run = run_requirements(tmp_path, write_params, bad, (REQ,), name="defect.yaml",

@@ -15,6 +15,7 @@ EMAIL = "camille.manuel@demo-dpi.test"
 
 def _campaign(stack, tmp_path, evidence: str) -> dict:
     data = campaign_dict(stack.url, stack.maildir)
+    data["allowed_dirs"] = [str(stack.maildir.parent)]    # the campaign lives in its own folder, the target apart
     req = data["requirements"]["SSI/IE.31"]
     req["data"]["professional"]["email"] = EMAIL          # the operator's message is for a known address
     req["data"].pop("control_professional")

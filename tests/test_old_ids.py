@@ -6,6 +6,7 @@ folder made under the old ids (fabricated here as an earlier version of the tool
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import subprocess
@@ -92,7 +93,9 @@ def fabricate_run(outputs: Path, params: Path, run_id: str, proofs: list[dict], 
                         "finished": p["finished"], "pdf": f"{folder.name}/{pdf.name}", "pdf_sha256": "0" * 64,
                         "error": None})
     record = {"toolkit_version": "0.0.old", "campaign": "test", "run_id": run_id, "params_file": params.name,
-              "params_path": str(params), "params_sha256": "0" * 64, "secret_references": [],
+              "params_path": str(params),
+              # the file the run was made with (a resume refuses a campaign file changed since)
+              "params_sha256": hashlib.sha256(params.read_bytes()).hexdigest(), "secret_references": [],
               "vendor": "Éditeur de démonstration", "product": "Demo DPI", "version": "0.1.0",
               "target_url": "http://127.0.0.1:9", "driver": "demo", "operator": "Équipe de test",
               "python": "3.11", "executor": "local", "workers": 1, "notebooks": {}, "scope": scope,

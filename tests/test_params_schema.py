@@ -6,11 +6,12 @@ import json
 
 import jsonschema
 import pytest
-import yaml
 
 from conftest import ROOT, campaign_dict
+from segur_helpers import paramschema
 from segur_helpers.errors import UserError
 from segur_helpers.params import load_campaign
+from segur_helpers.yamlsafe import load_yaml
 
 SCHEMA = json.loads((ROOT / "segur_helpers" / "params.schema.json").read_text(encoding="utf-8"))
 jsonschema.Draft202012Validator.check_schema(SCHEMA)
@@ -64,6 +65,19 @@ MUTATIONS = {  # name: (mutation, accepted by both?)
     "pam bad secret field": (_set(("pam",), {"url": "mllp://h:1", "secret_field": "OBX-five"}), False),
     "pam unknown key": (_set(("pam",), {"url": "mllp://h:1", "port": 2575}), False),
     "pam processing": (_set(("pam",), {"url": "mllp://h:1", "processing_id": "X"}), False),
+    "unknown top-level key": (_set(("timeout",), {"step_s": 3}), False),
+    "unknown target key": (_set(("target", "adminn"), {"username": "x"}), False),
+    "condition typo": (_set(R + ("condition_mett",), False), False),
+    "timeouts as a list": (_set(("timeouts",), [1, 2]), False),
+    "infinite timeout": (_set(("timeouts",), {"mail_s": float("inf")}), False),
+    "huge timeout": (_set(("timeouts",), {"step_s": 1e308}), False),
+    "port out of range": (_set(("mailbox",), {"kind": "imap", "host": "h", "username": "u", "password": "env:X",
+                                              "port": 70000}), False),
+    "allowed_dirs": (_set(("allowed_dirs",), ["."]), True),
+    "not_secrets": (_set(("not_secrets",), ["requirements.SSI/IE.31.data.reference"]), True),
+    "dmp section": (_set(("dmp",), {"url": "http://127.0.0.1:9", "control_url": "http://127.0.0.1:9"}), True),
+    "dmp unknown key": (_set(("dmp",), {"uri": "http://127.0.0.1:9"}), False),
+    "justification unknown key": (_set(R + ("justification",), {"signataire": "x"}), False),
 }
 
 
@@ -84,12 +98,31 @@ def test_schema_and_loader_agree(name, tmp_path, write_params):
 def test_shipped_and_scaffolded_params_validate(tmp_path):
     from segur_helpers.scaffold import scaffold
 
-    files = [p for p in sorted((ROOT / "params").glob("*.yaml"))
-             if "campaign" in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})]
+    files = [p for p in sorted((ROOT / "params").glob("*.yaml")) if "campaign" in (load_yaml(p) or {})]
     written = scaffold(tmp_path / "init", "Éditeur")
     for path in files + [written[0]]:
         text = path.read_text(encoding="utf-8")
         assert "# yaml-language-server: $schema=" in text.splitlines()[0], path
-        errors = [e.message for e in VALIDATOR.iter_errors(yaml.safe_load(text))]
+        errors = [e.message for e in VALIDATOR.iter_errors(load_yaml(path))]
         assert not errors, (path, errors)
         load_campaign(path)
+
+
+def test_the_validator_knows_every_keyword_the_schema_uses():
+    """params.py validates with the schema itself (segur_helpers/paramschema.py): a keyword it would not
+    interpret would make the schema say more than the code checks."""
+    assert paramschema.schema_keywords() <= paramschema.KEYWORDS, paramschema.schema_keywords() - paramschema.KEYWORDS
+
+
+def test_every_problem_names_the_key_and_the_expected_form():
+    data = campaign_dict("http://127.0.0.1:9", "/tmp/m")
+    data["timeout"] = 3
+    data["target"]["adminn"] = {}
+    data["requirements"]["SSI/IE.31"]["condition_mett"] = False
+    data["timeouts"] = {"step_s": float("nan"), "mail_s": -1}
+    found = {p.key: p.message for p in paramschema.problems(data)}
+    assert found["timeout"].startswith("unknown key (did you mean timeouts?); expected one of ")
+    assert "did you mean admin?" in found["target.adminn"]
+    assert "did you mean condition_met?" in found["requirements.SSI/IE.31.condition_mett"]
+    assert "not a finite number" in found["timeouts.step_s"] and "at most 86400" in found["timeouts.step_s"]
+    assert "out of range" in found["timeouts.mail_s"]

@@ -129,4 +129,7 @@ def test_the_folder_reader_finds_the_sms_of_a_number(gateway):
 def test_phone_numbers_compare_in_any_usual_form():
     assert phone_key("+33 6 39 98 00 42") == phone_key("06.39.98.00.42") == phone_key("0639980042") == "33639980042"
     assert SmsMessage.parse(b'{"to": "+1", "text": 3}', "k") is None
-    assert FolderSmsInbox(None, Path("/nonexistent"))._read() == []
+    # the team's own SMS folder missing is its infrastructure's fault (ERREUR), not « no SMS received »
+    from segur_helpers.errors import InfrastructureError
+    with pytest.raises(InfrastructureError, match="dossier SMS de test inutilisable"):
+        FolderSmsInbox(None, Path("/nonexistent"))._read()

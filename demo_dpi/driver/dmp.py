@@ -14,7 +14,7 @@ import urllib.request
 from typing import Any
 
 from segur_helpers.drivers.dmp import RPPS_OID, Dmp, DmpDocument, DmpExchange
-from segur_helpers.errors import TargetUnreachable
+from segur_helpers.errors import InfrastructureError, TargetUnreachable
 
 CONFIDENTIALITY_OID = "2.16.840.1.113883.5.25"
 VISIBILITY_OID = "1.2.250.1.213.1.1.4.13"
@@ -59,7 +59,9 @@ class DemoDmp(Dmp):
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read()
         except (urllib.error.URLError, OSError) as exc:
-            raise TargetUnreachable(f"DMP injoignable : {url} ({getattr(exc, 'reason', exc)})") from None
+            # the DMP (test platform, or the simulator) is the team's test infrastructure, not the product
+            raise InfrastructureError("plateforme DMP de test",
+                                      f"DMP injoignable : {url} ({getattr(exc, 'reason', exc)})") from None
         try:
             parsed: Any = json.loads(raw)
         except ValueError:

@@ -24,9 +24,14 @@ One module per concern, in the order a run goes through them; each imports only 
 * :mod:`.state`: the :class:`Options`, the run's shared state, a proof's :class:`Outcome`;
 * :mod:`.proofdir`: the run folder, each proof's folder and its earlier attempts, secrets scrubbed;
 * :mod:`.one_proof`: one proof's parameters, its result, its justification, its files finished;
+* :mod:`.workdir`: a run's lock and private folder (temporary files, processes, disrupted services),
+  and the reaping of what a crashed session left;
+* :mod:`.chromium`: the run's Chromium, started again when it dies;
+* :mod:`.guard`: the target's shared services a proof disrupts, restored outside the kernel;
 * :mod:`.local`, :mod:`.dask_executor`: the two executors (warm kernels here, or a Dask cluster);
 * :mod:`.seal`: ``run.json``, summary, manifest and signature when a session ends;
-* :mod:`.session`: one session: the run's Chromium, the executor, interruption, the seal;
+* :mod:`.session`: one session: lock, private folder, the run's Chromium, the executor, interruption,
+  an unwritable folder, the seal;
 * :mod:`.run`: :func:`run_campaign`, :func:`resume_run`, :func:`rerun_failed` and :func:`exit_code`.
 """
 from __future__ import annotations

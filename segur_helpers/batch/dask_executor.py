@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..ids import safe_name
 from ..proof import error_result, now_paris
 from .gate import Gate
-from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after
+from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after, unwritable
 from .plan import Planned
 from .proofdir import NOTEBOOK_NAME, _prepare_proof_dir
 from .state import _Run
@@ -67,7 +67,7 @@ def _dask_execute(spec: dict) -> dict:
     return asyncio.run(one())
 
 
-async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_browser) -> None:
+async def _dask_workers(run: _Run, items: list[Planned]) -> None:
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover
@@ -75,8 +75,8 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
                         key="--executor dask") from None
     client = await Client(run.options.scheduler, asynchronous=True, timeout="20s")
     # the run's Chromium listens on 127.0.0.1: only workers on this machine can use it
-    env = {k: v for k, v in _kernel_env(endpoint if _local_scheduler(run.options.scheduler) else None).items()
-           if k in ("PYTHONPATH", "PYDEVD_DISABLE_FILE_VALIDATION", "SEGUR_BROWSER_ENDPOINT", "SEGUR_CATALOG_EXTRA")}
+    local = _local_scheduler(run.options.scheduler)
+    keep = ("PYTHONPATH", "PYDEVD_DISABLE_FILE_VALIDATION", "SEGUR_BROWSER_ENDPOINT", "SEGUR_CATALOG_EXTRA")
     gate = Gate(items)
     try:
         async def one(item: Planned):
@@ -88,25 +88,36 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
                 proof_dir, attempt = _prepare_proof_dir(run, item)
             except OSError as exc:
                 await gate.release(item)
+                if unwritable(exc):
+                    run.unwritable(exc)
+                    return
                 proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
                                       kind="write_error", started=started, finished=now_paris(),
                                       message=f"écriture impossible dans le dossier de la preuve : "
                                               f"{exc.strerror or exc} ({exc.filename or proof_dir})")
-                await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
+                await _finish(run, item, proof_dir, result, t0, attempt)
                 return
             try:
                 result = await execute(item, proof_dir, attempt, started)
+            except OSError as exc:
+                if not unwritable(exc):
+                    raise
+                run.unwritable(exc)
+                return
             finally:
                 await gate.release(item)   # the target is free again; the PDF is made meanwhile
-            await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
+            await _finish(run, item, proof_dir, result, t0, attempt)
 
         async def execute(item: Planned, proof_dir: Path, attempt: int, started) -> dict:
             if item.condition_met:
+                endpoint = await run.browser.ensure()
+                env = {k: v for k, v in _kernel_env(endpoint if local else None).items() if k in keep}
                 spec = {"env": env, "cwd": str(item.scenario.notebook_path.parent),
                         "notebook": str(item.scenario.notebook_path), "proof_dir": str(proof_dir),
                         "params": _params(item, run.campaign, proof_dir, run.run_id),
                         "timeout": float(run.campaign.timeouts["proof_s"])}
+                run.guard.before(item)
                 try:
                     answer = await client.submit(_dask_execute, spec, pure=False,
                                                  key=f"segur-{run.run_id}-{safe_name(item.scenario.id)}-{attempt}")
@@ -114,11 +125,14 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
                 except Exception as exc:  # noqa: BLE001 — a lost worker: ERREUR with its cause
                     failure = ("dask_error", f"exécution impossible sur le cluster Dask : {type(exc).__name__}: "
                                              f"{(str(exc).splitlines() or [''])[0]}"[:400])
+                finally:
+                    if item.scenario.restores:   # the task's kernel has stopped (or its worker is gone)
+                        await run.guard.after(item)
                 return _result_after(item, run.campaign, proof_dir, run.run_id, started, failure)
-            return await _not_applicable(item, run.campaign, proof_dir, run.run_id, export_browser)
+            return await _not_applicable(item, run.campaign, proof_dir, run.run_id, run.browser)
 
         async def lane() -> None:
-            while (item := await gate.take()) is not None:
+            while run.fatal is None and (item := await gate.take()) is not None:
                 await one(item)
 
         # as many lanes as the cluster has worker threads: the gate, not the scheduler's queue, decides

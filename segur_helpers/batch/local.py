@@ -2,8 +2,10 @@
 
 Each worker takes its next proof from the gate, runs its notebook (or files its justification), frees the
 gate, and finishes the proof (:func:`.one_proof._finish`) in the background, so its PDF is exported while
-the worker runs the next one. A proof that cannot be written or whose kernel fails is ERREUR; the others
-go on.
+the worker runs the next one. A proof whose kernel fails is ERREUR; the others go on. Each proof is given
+the endpoint of the run's browser alive when it starts (restarted if it died); a proof that disrupts a
+shared service has it restored by the run's guard once its kernel has stopped, however it ended. A run
+folder that cannot be written (full disk, read-only) stops the session: the run stays resumable.
 """
 from __future__ import annotations
 
@@ -13,30 +15,32 @@ import time
 import nbformat
 
 from ..proof import TOOLKIT_ROOT, error_result, now_paris
+from ..shared_browser import ENDPOINT_ENV
 from .gate import Gate
-from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after
+from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after, unwritable
 from .plan import Planned
 from .proofdir import NOTEBOOK_NAME, _prepare_proof_dir
 from .state import _Run
 
 
-async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_browser) -> None:
+async def _local_workers(run: _Run, items: list[Planned]) -> None:
     from ..kernels import WarmKernel, parameterize
 
     gate = Gate(items)
-    env = _kernel_env(endpoint)
+    env = _kernel_env(await run.browser.ensure())
     finishing: set[asyncio.Task] = set()
     exports = asyncio.Semaphore(max(1, run.options.workers))
     timeout = float(run.campaign.timeouts["proof_s"])
+    register = (lambda pid: run.work.register("kernel", pid)) if run.work is not None else None
 
     async def finish(item, proof_dir, result, t0, attempt, execute_s):
         async with exports:
-            await _finish(run, item, proof_dir, result, export_browser, t0, attempt, execute_s)
+            await _finish(run, item, proof_dir, result, t0, attempt, execute_s)
 
     async def worker(n: int) -> None:
-        kernel = WarmKernel(env, TOOLKIT_ROOT / "notebooks")
+        kernel = WarmKernel(env, TOOLKIT_ROOT / "notebooks", on_start=register)
         try:
-            while True:
+            while run.fatal is None:
                 item = await gate.take()
                 if item is None:
                     return
@@ -50,14 +54,27 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                     if item.condition_met:
                         nb = parameterize(item.scenario.notebook_path,
                                           _params(item, run.campaign, proof_dir, run.run_id))
-                        execution = await kernel.execute(nb, item.scenario.notebook_path.parent, timeout)
+                        endpoint = await run.browser.ensure()
+                        run.guard.before(item)
+                        try:
+                            execution = await kernel.execute(nb, item.scenario.notebook_path.parent, timeout,
+                                                             env={ENDPOINT_ENV: endpoint})
+                        except BaseException:           # interrupted: the kernel first, then the service
+                            if item.scenario.restores:
+                                await kernel.stop(now=True)
+                                await run.guard.after(item)
+                            raise
+                        if item.scenario.restores:      # ended, failed, killed or timed out (kernel stopped)
+                            await run.guard.after(item)
                         await asyncio.to_thread(nbformat.write, execution.nb, str(proof_dir / NOTEBOOK_NAME))
                         result = _result_after(item, run.campaign, proof_dir, run.run_id, started,
                                                execution.failure)
                     else:
-                        result = await _not_applicable(item, run.campaign, proof_dir, run.run_id,
-                                                       export_browser)
-                except OSError as exc:   # full disk, read-only folder: this proof is ERREUR, the run goes on
+                        result = await _not_applicable(item, run.campaign, proof_dir, run.run_id, run.browser)
+                except OSError as exc:
+                    if unwritable(exc):      # the run folder itself: stop, the run stays resumable
+                        run.unwritable(exc)
+                        return
                     result = error_result(run.campaign, item.requirement, item.scenario, run.run_id,
                                           kind="write_error", started=started, finished=now_paris(),
                                           message=f"écriture impossible dans le dossier de la preuve : "
@@ -77,10 +94,17 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
             await kernel.stop(now=True)
 
     n = max(1, min(run.options.workers, len(items)))
+    workers = [asyncio.ensure_future(worker(i)) for i in range(n)]
     try:
-        await asyncio.gather(*(worker(i) for i in range(n)))
+        await asyncio.gather(*workers)
         if finishing:
             await asyncio.gather(*list(finishing))
     finally:
+        # interrupted: each worker first ends its own way (kernel stopped, disrupted service restored)
+        for task in workers:
+            task.cancel()
+        await asyncio.wait(workers)
         for task in list(finishing):
             task.cancel()
+        if finishing:
+            await asyncio.wait(list(finishing))

@@ -9,8 +9,10 @@ PDF printed, secrets scrubbed, and its entry in the run's record.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -18,10 +20,36 @@ from ..evidence import sha256_file
 from ..ids import safe_name
 from ..params import Campaign
 from ..proof import ERREUR, NON_APPLICABLE, PROGRESS_FILE, RESULT_FILE, TOOLKIT_ROOT, error_result, now_paris
-from ..runfolder import write_json
+from ..runfolder import RUN_RECORD, write_json
+from .chromium import with_browser
 from .plan import Planned
-from .proofdir import NOTEBOOK_NAME, _attempt_history, _scrub_and_scan, _strip_notebook
+from .proofdir import ATTEMPTS_DIR, NOTEBOOK_NAME, _attempt_history, _scrub_and_scan, _strip_notebook
 from .state import Outcome, _Run
+
+
+# errors that mean the run folder itself cannot be written (not this proof's fault): the session stops
+UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def unwritable(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in UNWRITABLE
+
+
+def _checkpoint(run: _Run) -> None:
+    """run.json as it stands: every finished proof is in it the moment it ends (a SIGKILL loses none)."""
+    record = run.record
+    if record is None:
+        return
+    order = {sid: i for i, sid in enumerate(record.get("scope") or [])}
+    entries = sorted(run.completed.values(), key=lambda e: order.get(e["scenario"], 1 << 30))
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e["verdict"]] = counts.get(e["verdict"], 0) + 1
+    record.update(proofs=entries, counts=counts, status="running")
+    try:
+        write_json(run.run_dir / RUN_RECORD, record)
+    except OSError as exc:
+        run.unwritable(exc)
 
 
 def _kernel_env(endpoint: str | None) -> dict[str, str]:
@@ -76,15 +104,27 @@ def _result_after(planned: Planned, campaign: Campaign, proof_dir: Path, run_id:
 
 async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str, browser) -> dict:
     """Condition declared unmet: NON APPLICABLE, and the justification document (PDF and DOCX) filed in
-    place of the proof (no notebook run). ERREUR with its cause when the documents cannot be written."""
+    place of the proof (no notebook run). ERREUR with its cause when the documents cannot be written.
+    ``browser``: the run's :class:`.chromium.RunBrowser` (restarted if it died)."""
     from ..justify import produce
 
     started = now_paris()
     result = error_result(campaign, planned.requirement, planned.scenario, run_id, message="", kind="",
                           started=started, finished=started)
     try:
-        result.update(await produce(browser, campaign, planned.requirement, planned.scenario, proof_dir, run_id))
+        async def make(b):
+            for leftover in list(proof_dir.iterdir()):   # a first try on a browser that died meanwhile
+                if leftover.name != ATTEMPTS_DIR:
+                    shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+            return await produce(b, campaign, planned.requirement, planned.scenario, proof_dir, run_id)
+        result.update(await with_browser(browser, make))
         result.update(verdict=NON_APPLICABLE, error=None)
+    except OSError as exc:
+        if unwritable(exc):
+            raise            # the run folder itself: the session stops (resumable)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result["error"] = {"kind": "justification_error", "step": 0, "detail": "",
+                           "message": f"justification impossible à produire : {type(exc).__name__}: {first}"[:400]}
     except Exception as exc:  # noqa: BLE001 — the run goes on; this proof says why it has no document
         first = (str(exc).strip().splitlines() or [""])[0]
         result["error"] = {"kind": "justification_error", "step": 0, "detail": "",
@@ -102,15 +142,17 @@ def _document(proof_dir: Path, result: dict) -> Path | None:
     return proof_dir / doc if doc and (proof_dir / doc).is_file() else None
 
 
-async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, export_browser, t0: float,
-                  attempt: int, execute_s: float = 0.0) -> Outcome:
-    """Notebook stripped, PDF printed, secrets scrubbed, record entry made: the proof is complete."""
-    from ..export import export_proof_pdf
-
+async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, t0: float, attempt: int,
+                  execute_s: float = 0.0) -> Outcome | None:
+    """Notebook stripped, PDF printed, secrets scrubbed, record entry made (and run.json written): the proof
+    is complete. None when the run folder itself cannot be written: the session stops, the proof stays to do."""
     t_export = time.monotonic()
     try:
-        return await _finish_files(run, item, proof_dir, result, export_browser, t0, attempt, execute_s, t_export)
-    except Exception as exc:  # noqa: BLE001 — e.g. the folder cannot be written (full disk): ERREUR, go on
+        outcome = await _finish_files(run, item, proof_dir, result, t0, attempt, execute_s, t_export)
+    except Exception as exc:  # noqa: BLE001 — e.g. a PDF that cannot be printed: ERREUR, go on
+        if unwritable(exc):
+            run.unwritable(exc)
+            return None
         if isinstance(exc, OSError):
             message = (f"écriture impossible dans le dossier de la preuve : {exc.strerror or exc} "
                        f"({exc.filename or proof_dir})")
@@ -126,14 +168,19 @@ async def _finish(run: _Run, item: Planned, proof_dir: Path, result: dict, expor
         run.completed[item.scenario.id] = entry
         run.in_flight.discard(item.scenario.id)
         run.progress.finish(item.scenario.id, ERREUR, None)
-        return Outcome(item.scenario.id, ERREUR, None, entry["duration_s"], {"kind": "write_error",
-                                                                             "message": message}, attempt)
+        outcome = Outcome(item.scenario.id, ERREUR, None, entry["duration_s"], {"kind": "write_error",
+                                                                                "message": message}, attempt)
+    _checkpoint(run)
+    return outcome
 
 
-async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict, export_browser, t0: float,
+async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict, t0: float,
                         attempt: int, execute_s: float, t_export: float) -> Outcome:
     from ..export import export_proof_pdf
 
+    for leftover in proof_dir.rglob("*.tmp"):     # the kernel's, had it stopped mid-write
+        if ATTEMPTS_DIR not in leftover.relative_to(proof_dir).parts[:1]:
+            leftover.unlink(missing_ok=True)
     history = _attempt_history(proof_dir)
     if history:
         result["attempts"] = history + [{"attempt": attempt, "verdict": result["verdict"],
@@ -149,7 +196,8 @@ async def _finish_files(run: _Run, item: Planned, proof_dir: Path, result: dict,
     if nb_path.is_file():
         await asyncio.to_thread(_strip_notebook, nb_path, result, run.secrets)
         pdf = proof_dir / f"{safe_name(item.scenario.id)}.pdf"
-        await export_proof_pdf(export_browser, nb_path, result, pdf, sha256_file(nb_path))
+        nb_sha = sha256_file(nb_path)
+        await with_browser(run.browser, lambda b: export_proof_pdf(b, nb_path, result, pdf, nb_sha))
     leaks = await asyncio.to_thread(_scrub_and_scan, proof_dir, run.secrets)
     if leaks:
         result["verdict"] = ERREUR

@@ -114,7 +114,7 @@ def preflight(params_path: str | Path, only: list[str] | None = None, family=Non
     for line in campaign.notices:
         print(line, file=sys.stderr)
     campaign.check_secrets_available()
-    load_driver_class(campaign.driver, file=str(params_path))
+    load_driver_class(campaign.driver, file=str(params_path), complete=True)
     planned = plan(campaign, only, family, tags)
     find_chromium()
     return campaign, planned

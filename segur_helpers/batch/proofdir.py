@@ -23,7 +23,8 @@ from .state import _Run
 
 NOTEBOOK_NAME = "notebook.ipynb"
 ATTEMPTS_DIR = "attempts"
-TEXT_SUFFIXES = {".ipynb", ".json", ".html", ".txt", ".csv", ".eml", ".xml", ".log", ".md", ".yaml", ".hl7"}
+TEXT_SUFFIXES = {".ipynb", ".json", ".html", ".htm", ".har", ".txt", ".csv", ".eml", ".xml", ".log", ".md", ".yaml",
+                 ".yml", ".hl7"}
 
 
 def new_run_dir(outputs: Path, campaign: str) -> tuple[str, Path]:
@@ -109,7 +110,9 @@ def _scrub_and_scan(folder: Path, secrets: Secrets) -> list[Path]:
         if ATTEMPTS_DIR in path.relative_to(folder).parts[:1]:
             continue   # earlier attempts were scrubbed when they were written
         data = path.read_bytes()
-        clean = secrets.redact_bytes(data)
+        # secret values only: the credentials URLs carry were masked when the evidence was written (the
+        # recorder) and in the notebook (_strip_notebook); rewriting evidence here would break its hash
+        clean = secrets.redact_bytes(data, urls=False)
         if clean == data:
             continue
         if path.suffix.lower() in TEXT_SUFFIXES:

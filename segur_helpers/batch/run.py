@@ -7,6 +7,7 @@ ERREUR / NON CONFORME proofs again in the same folder. :func:`exit_code` turns t
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable
@@ -19,13 +20,15 @@ from ..evidence import sha256_bytes, sha256_file
 from ..ids import current_id, safe_name
 from ..params import Campaign, Secrets, load_campaign
 from ..proof import ERREUR, NON_CONFORME, default_outputs, now_paris
-from ..runfolder import RUN_RECORD, check_sign_key, find_run, read_json, writable_check, write_json
+from ..runfolder import (MANIFEST, RUN_RECORD, check_sign_key, find_run, public_key_fingerprint, read_run_record,
+                         writable_check, write_json)
 from .dask_executor import check_scheduler
 from .plan import Planned, plan, preflight
 from .progress import FAILED, Progress
 from .proofdir import new_run_dir
 from .session import _execute_session
 from .state import Options, Outcome, _Run
+from .workdir import RunWork
 
 
 def _record_base(campaign: Campaign, run_id: str, planned: list[Planned], options: Options) -> dict:
@@ -44,21 +47,36 @@ def _record_base(campaign: Campaign, run_id: str, planned: list[Planned], option
     }
 
 
-def _options(options: Options | None, **kw) -> Options:
+MAX_WORKERS = 64
+
+
+def _options(options: Options | None, campaign: Campaign | None = None, **kw) -> Options:
     options = options or Options()
     for k, v in kw.items():
         if v is not None:
             setattr(options, k, v)
     if not options.workers:
         options.workers = os.cpu_count() or 1
-    if options.workers < 1:
-        raise UserError(f"{options.workers}; expected a positive number of workers", key="--workers")
+    if not 1 <= options.workers <= MAX_WORKERS:
+        raise UserError(f"{options.workers}; expected a whole number of workers from 1 to {MAX_WORKERS}",
+                        key="--workers")
     if options.executor not in ("local", "dask"):
         raise UserError(f"{options.executor!r}; expected local or dask", key="--executor")
     if options.executor == "dask" and not options.scheduler:
         raise UserError("missing; expected the address of a Dask scheduler (tcp://host:8786)", key="--scheduler")
     if options.sign_key:
-        check_sign_key(Path(options.sign_key))
+        options.sign_fingerprint = check_sign_key(Path(options.sign_key))
+    if campaign is not None and campaign.public_key is not None:
+        # the campaign says which key its runs are signed for: a run signed otherwise, or not at all,
+        # would fail segur verify
+        expected = public_key_fingerprint(campaign.public_key, key="signing.public_key")
+        if not options.sign_key:
+            raise UserError(f"the campaign names signing.public_key ({campaign.public_key.name}); expected "
+                            "--sign-key with its private key", key="--sign-key")
+        if options.sign_fingerprint != expected:
+            raise UserError(f"is not the private key of the campaign's signing.public_key "
+                            f"({campaign.public_key.name}); expected the matching key", file=str(options.sign_key),
+                            key="--sign-key")
     if options.executor == "dask":
         check_scheduler(options.scheduler)
     if options.progress is None:
@@ -79,16 +97,23 @@ def run_campaign(params_path: str | Path, *, outputs: Path | None = None, only: 
                  say: Callable[[str], None] = lambda s: print(s, flush=True)) -> tuple[Path, list[Outcome]]:
     """Validate, then run every scenario in scope. Returns the run folder and the outcomes."""
     campaign, planned = preflight(params_path, only, family, tags)
-    options = _options(options)
+    options = _options(options, campaign)
     outputs = Path(outputs) if outputs else default_outputs()
     run_id, run_dir = new_run_dir(outputs, campaign.name)
+    work = RunWork(run_dir).acquire()
     record = _record_base(campaign, run_id, planned, options)
     started = now_paris().isoformat(timespec="seconds")
     record.update(started=started, status="running", _action="run", _session_started=started)
-    write_json(run_dir / RUN_RECORD, record)
+    try:
+        write_json(run_dir / RUN_RECORD, record)
+    except OSError as exc:
+        work.release()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise UserError(f"cannot write the run folder ({exc.strerror}); expected a writable outputs folder",
+                        key=str(run_dir.parent)) from None
     say(f"run {campaign.name}/{run_id}: {len(planned)} proof(s), {options.workers} worker(s) → {run_dir}")
     run = _Run(campaign, run_dir, run_id, Secrets.for_campaign(campaign), options,
-               Progress(campaign.name, len(planned), say, options.progress))
+               Progress(campaign.name, len(planned), say, options.progress), work=work)
     _execute_session(run, record, planned, planned)
     return run_dir, _outcomes(run)
 
@@ -96,13 +121,20 @@ def run_campaign(params_path: str | Path, *, outputs: Path | None = None, only: 
 def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, say, rerun: bool
             ) -> tuple[_Run, dict, list[Planned]]:
     run_dir = find_run(run_ref, Path(outputs) if outputs else default_outputs())
-    record = read_json(run_dir / RUN_RECORD)
+    record = read_run_record(run_dir)
     campaign = load_campaign(record["params_path"])
     if campaign.name != record["campaign"]:
         raise UserError(f"the params file now names campaign {campaign.name!r}, the run {record['campaign']!r}; "
                         "expected the run's own campaign file", file=record["params_path"], key="campaign")
+    # a run is one campaign file: proofs made under two versions of it would disagree with run.json (whose
+    # params_sha256 is the first) — refused; start a new run for the changed campaign
+    now_sha = sha256_bytes(campaign.path.read_bytes())
+    if record.get("params_sha256") and now_sha != record["params_sha256"]:
+        raise UserError(f"changed since the run started (SHA-256 {now_sha[:12]}…, the run used "
+                        f"{str(record['params_sha256'])[:12]}…); expected the campaign file as it was — put it back, "
+                        "or start a new run with segur run", file=record["params_path"])
     campaign.check_secrets_available()
-    load_driver_class(campaign.driver, file=str(campaign.path))
+    load_driver_class(campaign.driver, file=str(campaign.path), complete=True)
     find_chromium()
     for line in campaign.notices:
         say(line)
@@ -114,12 +146,21 @@ def _reopen(run_ref: str | Path, outputs: Path | None, options: Options | None, 
             raise UserError(f"scenario {sid} of the run is no longer in the campaign; expected the same scope",
                             file=record["params_path"], key="requirements")
         planned.append(by_id[sid])
-    options = _options(options)
-    writable_check(run_dir)
+    options = _options(options, campaign)
+    work = RunWork(run_dir).acquire()       # one writer per run folder; a second is refused in one line
+    try:
+        writable_check(run_dir)
+    except UserError:
+        work.release()
+        raise
     run = _Run(campaign, run_dir, record["run_id"], Secrets.for_campaign(campaign), options,
-               Progress(campaign.name, 0, say, options.progress), rerun=rerun)
+               Progress(campaign.name, 0, say, options.progress), rerun=rerun, work=work)
     for e in record.get("proofs", []):
         run.completed[e["scenario"]] = e
+    if "_session_started" in record:        # a session that crashed (SIGKILL, power cut) never sealed
+        history = record.setdefault("history", [])
+        history.append({"action": record.pop("_action", "run"), "started": record.pop("_session_started"),
+                        "finished": None, "status": "crashed", "duration_s": 0.0})
     return run, record, planned
 
 
@@ -147,7 +188,8 @@ def resume_run(run_ref: str | Path, *, outputs: Path | None = None, options: Opt
                say: Callable[[str], None] = lambda s: print(s, flush=True)) -> tuple[Path, list[Outcome]]:
     """Finish an interrupted run: the proofs of its scope that have no result yet."""
     run, record, planned = _reopen(run_ref, outputs, options, say, rerun=False)
-    if record.get("status") == "complete":
+    if record.get("status") == "complete" and (run.run_dir / MANIFEST).is_file():
+        run.work.release()
         raise UserError("the run is already complete; expected an interrupted run (to run failed proofs again: "
                         f"segur rerun {run.run_dir} --failed)", key="--resume")
     todo = [p for p in planned if p.scenario.id not in run.completed]
@@ -155,7 +197,7 @@ def resume_run(run_ref: str | Path, *, outputs: Path | None = None, options: Opt
     say(f"resume {run.campaign.name}/{run.run_id}: {len(todo)} proof(s) left of {len(planned)}")
     now = now_paris().isoformat(timespec="seconds")
     record.update(status="running", _action="resume", _session_started=now)
-    write_json(run.run_dir / RUN_RECORD, record)
+    _start_record(run, record)
     _execute_session(run, record, planned, todo)
     return run.run_dir, _outcomes(run)
 
@@ -165,18 +207,31 @@ def rerun_failed(run_ref: str | Path, *, outputs: Path | None = None, options: O
     """Run the ERREUR and NON CONFORME proofs of a finished run again, in the same run folder; each earlier
     attempt is kept under ``<proof>/attempts/<n>/`` and listed in the proof's annex."""
     run, record, planned = _reopen(run_ref, outputs, options, say, rerun=True)
-    if record.get("status") != "complete":
-        raise UserError(f"the run is {record.get('status')}; expected a complete run (finish it first with "
-                        f"segur run --resume {run.run_dir})", key=str(run.run_dir))
+    if record.get("status") != "complete" or not (run.run_dir / MANIFEST).is_file():
+        run.work.release()
+        raise UserError(f"the run is {record.get('status')}{'' if (run.run_dir / MANIFEST).is_file() else ', not sealed'}"
+                        f"; expected a complete run (finish it first with segur run --resume {run.run_dir})",
+                        key=str(run.run_dir))
     todo = [p for p in planned if run.completed.get(p.scenario.id, {}).get("verdict") in FAILED]
     run.progress.total = len(todo)
     say(f"rerun {run.campaign.name}/{run.run_id}: {len(todo)} failed proof(s)")
     if todo:
         now = now_paris().isoformat(timespec="seconds")
         record.update(status="running", _action="rerun-failed", _session_started=now)
-        write_json(run.run_dir / RUN_RECORD, record)
+        _start_record(run, record)
         _execute_session(run, record, planned, todo)
+    else:
+        run.work.release()
     return run.run_dir, _outcomes(run)
+
+
+def _start_record(run: _Run, record: dict) -> None:
+    try:
+        write_json(run.run_dir / RUN_RECORD, record)
+    except OSError as exc:
+        run.work.release()
+        raise UserError(f"cannot write the run folder ({exc.strerror}); expected free space and a writable "
+                        "folder", key=str(run.run_dir)) from None
 
 
 def exit_code(outcomes: list[Outcome]) -> int:

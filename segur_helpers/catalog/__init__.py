@@ -41,10 +41,88 @@ class Scenario:
     # changes; a batch never runs a whole-state reader beside a writer of that state
     reads_all: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
+    # how to restore each of them, ``(service, "capability.method")`` of the campaign's driver: the batch
+    # calls it, outside the kernel, when the proof ends however it ends (killed, timed out, interrupted)
+    restores: tuple[tuple[str, str], ...] = ()
 
     @property
     def notebook_path(self) -> Path:
         return NOTEBOOKS_DIR / self.notebook
+
+
+DATA_TYPES = ("text", "integer", "number", "boolean", "mapping", "list", "secret", "email", "url", "date", "file")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """One entry of a requirement's ``data_required``: a dotted path in the campaign's data, what is
+    expected there (English, shown in the error), its type and whether it may be left out.
+
+    In the catalogue, ``path: "what is expected"`` is a required ``text`` (a string or a number); the long
+    form ``path: {expected: "…", type: integer, optional: true}`` gives another type (see
+    
+    :data:`DATA_TYPES`; ``integer`` and ``number`` are positive; ``file`` is a path the campaign names, which
+    must lie inside its folder or ``allowed_dirs``)."""
+
+    path: str
+    expected: str
+    type: str = "text"
+    optional: bool = False
+
+    def type_problem(self, value) -> str | None:
+        """Why ``value`` is not of this type (a short English phrase), None when it is."""
+        import math
+        import re
+
+        t = self.type
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(value, float) and not math.isfinite(value):
+            return "is not a finite number"
+        if t == "text":
+            if isinstance(value, str) and value.strip() or number:
+                return None
+            return "a text" if not isinstance(value, str) else "is blank"
+        if t == "integer":
+            if not (isinstance(value, int) and not isinstance(value, bool)):
+                return "an integer"
+            return None if value > 0 else "is not positive"
+        if t == "number":
+            if not number:
+                return "a number"
+            return None if value > 0 else "is not positive"
+        if t == "boolean":
+            return None if isinstance(value, bool) else "a boolean (true or false)"
+        if t == "mapping":
+            return None if isinstance(value, dict) else "a mapping"
+        if t == "list":
+            return None if isinstance(value, list) and value else ("a list" if not isinstance(value, list)
+                                                                    else "is an empty list")
+        if not isinstance(value, str):
+            return "a text"
+        if t == "secret":
+            return None if re.fullmatch(r"env:[A-Za-z_][A-Za-z0-9_]*", value) else "is not a reference env:NAME"
+        if t == "email":
+            return None if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) else "is not an e-mail address"
+        if t == "url":
+            return None if re.match(r"^[a-z][a-z0-9+.-]*://[^/\s]+", value, re.I) else "is not a URL"
+        if t == "date":
+            return None if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else "is not a date YYYY-MM-DD"
+        return None  # file: checked by the params (inside the campaign's folder, existing)
+
+
+def _data_specs(rid: str, raw) -> tuple[DataSpec, ...]:
+    out = []
+    for path, value in (raw or {}).items():
+        if isinstance(value, dict):
+            unknown = set(value) - {"expected", "type", "optional"}
+            kind = value.get("type", "text")
+            if unknown or kind not in DATA_TYPES or not isinstance(value.get("expected"), str):
+                raise ValueError(f"catalogue {rid}: data_required.{path}: expected \"what is expected\" or "
+                                 f"{{expected, type ({', '.join(DATA_TYPES)}), optional}}, got {value!r:.80}")
+            out.append(DataSpec(str(path), value["expected"], kind, bool(value.get("optional"))))
+        else:
+            out.append(DataSpec(str(path), str(value)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -58,8 +136,8 @@ class Requirement:
     summary: str
     scenarios: tuple[Scenario, ...]
     tags: tuple[str, ...] = field(default_factory=tuple)
-    # (dotted path in the campaign's data, what is expected there): checked before anything runs
-    data_required: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # what the scenario needs in the campaign's data (path, expected, type): checked before anything runs
+    data_required: tuple[DataSpec, ...] = field(default_factory=tuple)
     # where the id comes from when a REM lacks it (French, printed on the cover); "" for a REM id
     id_source: str = ""
     # REM requirements this one's proofs reference beside their own (printed on the cover)
@@ -97,6 +175,22 @@ def _disrupts(rid: str, s: dict, key: str = "disrupts",
     return tuple(value)
 
 
+def _restores(rid: str, s: dict, disrupts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    value = s.get("restores") or {}
+    import re
+
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and
+                                              re.fullmatch(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*", v)
+                                              for k, v in value.items()):
+        raise ValueError(f"catalogue {rid}: scenario {s.get('number')}: restores: expected a mapping service → "
+                         f"capability.method of the driver, got {value!r:.60}")
+    missing = [d for d in disrupts if d not in value]
+    if missing:
+        raise ValueError(f"catalogue {rid}: scenario {s.get('number')}: disrupts {', '.join(missing)} without "
+                         "saying how to restore it; expected restores: {service: capability.method}")
+    return tuple(value.items())
+
+
 def _parse(raw: dict) -> dict[str, Requirement]:
     out: dict[str, Requirement] = {}
     for rid, entry in raw.items():
@@ -118,6 +212,7 @@ def _parse(raw: dict) -> dict[str, Requirement]:
                 reads_all=_disrupts(rid, s, "reads_all", "parts of the target's state it reads as a whole "
                                                         "(e.g. accounts)"),
                 writes=_disrupts(rid, s, "writes", "parts of the target's state it changes (e.g. accounts)"),
+                restores=_restores(rid, s, _disrupts(rid, s)),
             )
             for s in entry["scenarios"]
         )
@@ -125,7 +220,7 @@ def _parse(raw: dict) -> dict[str, Requirement]:
             id=rid, title=entry["title"], chapter=entry["chapter"], function=entry.get("function", ""),
             conditional=bool(entry.get("conditional")), condition=entry.get("condition", ""),
             summary=entry["summary"], scenarios=scenarios, tags=tuple(entry.get("tags", ())),
-            data_required=tuple((str(k), str(v)) for k, v in (entry.get("data_required") or {}).items()),
+            data_required=_data_specs(rid, entry.get("data_required")),
             id_source=" ".join(str(entry.get("id_source") or "").split()),
             related=tuple(normalize_requirement_id(r) for r in entry.get("related") or ()),
         )

@@ -66,13 +66,24 @@ def load_registered(target: str, *, file: str | None, key: str, near_params: boo
     except ImportError as exc:
         raise UserError(f"cannot import module {module_name!r} ({exc}); expected an importable module",
                         file=file, key=key) from None
+    except SyntaxError as exc:
+        where = f"{Path(exc.filename).name}, line {exc.lineno}" if exc.filename else "?"
+        raise UserError(f"module {module_name!r} has a syntax error ({where}: {exc.msg}); expected a module "
+                        "Python can import", file=file, key=key) from None
+    except BaseException as exc:  # noqa: BLE001 — anything a module may raise while it is imported
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"importing module {module_name!r} raised {type(exc).__name__}: {first}; expected a module "
+                        "that imports without error", file=file, key=key) from None
     return getattr(module, cls_name, None)
 
 
-def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
+def load_driver_class(spec: str, *, file: str | None = None, complete: bool = False) -> type[Driver]:
     """``demo`` (a registered name), ``vendor_pkg.module:Driver`` or ``yaml:map.yaml`` (relative to the
     params ``file``) → the driver class (one clear line when it fails; a YAML map is validated here,
-    before any run)."""
+    before any run). ``complete``: also refuse a driver whose capability classes leave abstract methods
+    unimplemented (a run would fail at every proof; ``segur driver check`` lists them instead)."""
     if spec.startswith("yaml:"):
         from .yaml_driver import YamlDriver, load_map, map_path
         load_map(map_path(spec, file), params_file=file)
@@ -85,4 +96,33 @@ def load_driver_class(spec: str, *, file: str | None = None) -> type[Driver]:
     cls = load_registered(target, file=file, key="driver", near_params=spec not in names)
     if not (isinstance(cls, type) and issubclass(cls, Driver)):
         raise UserError(f"{target!r} is not a subclass of segur_helpers.drivers.Driver", file=file, key="driver")
+    if complete:
+        for name, left in abstract_left(cls):
+            raise UserError(f"{name} leaves abstract method(s) {', '.join(left)} unimplemented; expected every "
+                            "method implemented (segur driver check lists what each requirement needs)",
+                            file=file, key="driver")
     return cls
+
+
+def abstract_left(cls: type) -> list[tuple[str, list[str]]]:
+    """The driver class itself and the capability implementations of its modules (those it defines or
+    imports by name, along its class hierarchy) that still have abstract methods: ``[(class, methods)]``."""
+    import inspect
+
+    from .base import Capability
+
+    out = []
+    if inspect.isabstract(cls):
+        out.append((cls.__name__, sorted(cls.__abstractmethods__)))
+    seen: set[type] = set()
+    for klass in cls.__mro__:
+        module = sys.modules.get(klass.__module__)
+        if module is None or klass.__module__.startswith("segur_helpers.drivers"):
+            continue
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, Capability) and value not in seen
+                    and value.interface() is not value and inspect.isabstract(value)
+                    and not value.__module__.startswith("segur_helpers.drivers")):
+                seen.add(value)
+                out.append((value.__name__, sorted(value.__abstractmethods__)))
+    return out

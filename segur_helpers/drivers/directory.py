@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import UserError
+from ..errors import InfrastructureError, UserError
+
+PIECE = "annuaire de test (LDAP)"
 
 PERSON_ATTRIBUTES = ["uid", "cn", "sn", "givenName", "mail", "title", "employeeNumber"]
 
@@ -113,7 +115,17 @@ class LdapDirectory:
 
     # -- TLS -------------------------------------------------------------------------------------
     def tls_certificate(self) -> TlsCertificate:
-        """Handshake with the directory: the certificate seen, validated with the CA file and the host name."""
+        """Handshake with the directory: the certificate seen, validated with the CA file and the host name.
+        A directory that cannot be reached is the test infrastructure's fault (:class:`InfrastructureError`)."""
+        try:
+            return self._tls_certificate()
+        except (OSError, ssl.SSLError) as exc:
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                raise
+            raise InfrastructureError(PIECE, f"{self.host}:{self.port} injoignable ({type(exc).__name__}: "
+                                             f"{(str(exc).splitlines() or [''])[0][:200]})") from None
+
+    def _tls_certificate(self) -> TlsCertificate:
         ctx = ssl.create_default_context(cafile=self.ca_file)
         try:
             with socket.create_connection((self.host, self.port), timeout=10) as sock, \
@@ -133,11 +145,17 @@ class LdapDirectory:
     def _connection(self):
         if self._conn is None:
             import ldap3
+            from ldap3.core.exceptions import LDAPException
 
             tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=self.ca_file, version=ssl.PROTOCOL_TLS_CLIENT)
             server = ldap3.Server(self.host, port=self.port, use_ssl=self.use_ssl, tls=tls, connect_timeout=10)
-            self._conn = ldap3.Connection(server, user=self.bind_dn, password=self._password, auto_bind=True,
-                                          receive_timeout=20, raise_exceptions=False)
+            try:
+                self._conn = ldap3.Connection(server, user=self.bind_dn, password=self._password, auto_bind=True,
+                                              receive_timeout=20, raise_exceptions=False)
+            except (LDAPException, OSError) as exc:
+                raise InfrastructureError(PIECE, f"connexion à {self.host}:{self.port} impossible "
+                                                 f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+                                          ) from None
         return self._conn
 
     def _op(self, operation: str, dn: str, request: dict, response: Any = None) -> LdapOperation:

@@ -23,15 +23,19 @@ from urllib.parse import parse_qsl, urlsplit
 from ..errors import UserError
 from .base import Capability, View
 
+# the parameters the identity scenarios name explicitly; every one is masked by urlmask (with any other
+# whose name says credential)
 SENSITIVE_PARAMS = {"code", "id_token", "access_token", "refresh_token", "client_secret", "code_verifier",
-                    "password", "session_state", "id_token_hint", "logout_token", "subject_token"}
+                    "password", "session_state", "id_token_hint", "logout_token", "subject_token", "state"}
 MASK = "[masqué]"
 
 
 def mask_url(url: str) -> str:
-    """The URL with the values of code/token parameters (query and fragment) masked, the rest as it was."""
-    names = "|".join(sorted(SENSITIVE_PARAMS))
-    return re.sub(rf"(?i)(?<=[?&#])({names})=[^&#]*", rf"\1={MASK}", url)
+    """The URL with the values of code, token, state… parameters (query and fragment) masked, the rest as it
+    was (:func:`segur_helpers.urlmask.mask_urls`, which every artefact also goes through)."""
+    from ..urlmask import mask_urls
+
+    return mask_urls(url)
 
 
 def query_params(url: str) -> dict[str, str]:

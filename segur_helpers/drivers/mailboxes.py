@@ -9,7 +9,10 @@ import ssl
 import time
 from pathlib import Path
 
+from ..errors import InfrastructureError
 from .base import Driver, MailMessage, Mailbox
+
+PIECE = "boîte aux lettres de test"
 
 
 def _matches(msg: MailMessage, to: str, subject_contains: str | None) -> bool:
@@ -41,16 +44,26 @@ class MaildirMailbox(_Polling):
         self.path = Path(path)
 
     def _read(self) -> list[MailMessage]:
-        if not (self.path / "new").is_dir():
-            return []
-        box = mb.Maildir(str(self.path), create=False)
+        """Every message; a Maildir that is not there (or cannot be read) is the test infrastructure's
+        fault, said as such (ERREUR), never "no message received" (NON CONFORME)."""
+        missing = [d for d in ("new", "cur") if not (self.path / d).is_dir()]
+        if not self.path.is_dir() or missing:
+            raise InfrastructureError(PIECE, f"dossier Maildir introuvable ou incomplet : {self.path}"
+                                             + (f" (sans {', '.join(missing)}/)" if self.path.is_dir() else ""))
+        try:
+            box = mb.Maildir(str(self.path), create=False)
+            keys = box.keys()
+        except OSError as exc:
+            raise InfrastructureError(PIECE, f"dossier Maildir illisible : {self.path} ({exc.strerror or exc})") from None
         out = []
-        for key in box.keys():
+        for key in keys:
             try:
                 with box.get_file(key) as fh:
                     out.append(MailMessage(fh.read(), key=key))
             except FileNotFoundError:  # moved by another reader meanwhile
                 continue
+            except OSError as exc:
+                raise InfrastructureError(PIECE, f"message illisible dans {self.path} ({exc.strerror or exc})") from None
         return out
 
     async def messages(self):
@@ -70,11 +83,20 @@ class ImapMailbox(_Polling):
         self.port = port or (993 if ssl else 143)
 
     def _read(self) -> list[MailMessage]:
+        try:
+            return self._fetch()
+        except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
+            raise InfrastructureError(PIECE, f"serveur IMAP {self.host}:{self.port} : {type(exc).__name__}: "
+                                             f"{(str(exc).splitlines() or [''])[0][:200]}") from None
+
+    def _fetch(self) -> list[MailMessage]:
         cls = imaplib.IMAP4_SSL if self.ssl else imaplib.IMAP4
         kwargs = {"ssl_context": self.ssl_context} if self.ssl else {}
         with cls(self.host, self.port, timeout=15, **kwargs) as imap:
             imap.login(self.username, self.password)
-            imap.select(self.folder, readonly=True)
+            typ, _ = imap.select(self.folder, readonly=True)
+            if typ != "OK":
+                raise imaplib.IMAP4.error(f"folder {self.folder} cannot be selected")
             typ, data = imap.uid("SEARCH", None, "ALL")
             out = []
             for uid in (data[0] or b"").split():
@@ -94,13 +116,14 @@ def mailbox_from_params(driver: Driver) -> Mailbox | None:
     if not conf:
         return None
     if conf["kind"] == "maildir":
-        return MaildirMailbox(driver, driver.ctx.campaign.resolve_path(conf["path"]))
+        return MaildirMailbox(driver, driver.ctx.campaign.resolve_path(conf["path"], key="mailbox.path"))
     secrets = driver.ctx.secrets
     context = None
     if conf.get("ssl", True):
         # a hospital's internal CA (ca_file) or the system's trust store; certificates are always verified
         ca_file = conf.get("ca_file")
-        context = ssl.create_default_context(cafile=str(driver.ctx.campaign.resolve_path(ca_file)) if ca_file else None)
+        context = ssl.create_default_context(
+            cafile=str(driver.ctx.campaign.resolve_path(ca_file, key="mailbox.ca_file")) if ca_file else None)
     return ImapMailbox(driver, host=conf["host"], port=conf.get("port"), username=conf["username"],
                        password=secrets.resolve(conf["password"], "mailbox.password"),
                        ssl=conf.get("ssl", True), folder=conf.get("folder", "INBOX"), ssl_context=context)

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..clock import PARIS
+from ..errors import InfrastructureError
 from .base import Capability, Driver
 
 
@@ -110,10 +111,17 @@ class FolderSmsInbox(Sms):
         self.path = Path(path)
 
     def _read(self) -> list[SmsMessage]:
+        """Every SMS; a folder that is not there (or cannot be read) is the test infrastructure's fault,
+        said as such (ERREUR), never "no SMS received" (NON CONFORME)."""
         if not self.path.is_dir():
-            return []
+            raise InfrastructureError("dossier SMS de test", f"dossier introuvable : {self.path}")
+        try:
+            files = sorted(self.path.glob("*.json"))
+        except OSError as exc:
+            raise InfrastructureError("dossier SMS de test", f"dossier illisible : {self.path} "
+                                                             f"({exc.strerror or exc})") from None
         out = []
-        for file in sorted(self.path.glob("*.json")):
+        for file in files:
             try:
                 raw = file.read_bytes()
             except OSError:  # removed meanwhile
@@ -132,4 +140,4 @@ def sms_from_params(driver: Driver) -> Sms | None:
     conf = driver.ctx.campaign.section("sms")
     if not conf:
         return None
-    return FolderSmsInbox(driver, driver.ctx.campaign.resolve_path(conf["path"]))
+    return FolderSmsInbox(driver, driver.ctx.campaign.resolve_path(conf["path"], key="sms.path"))

@@ -214,10 +214,9 @@ def load_map(path: Path, *, params_file: str | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"driver map {shown} not found; expected a YAML map of actions and their steps",
                         file=params_file, key="driver")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"malformed YAML ({type(exc).__name__}); expected a driver map", file=shown) from None
+    from ..yamlsafe import load_yaml
+
+    data = load_yaml(path, shown=shown, what="a driver map (YAML)")   # bounded, no duplicate key
     if not isinstance(data, dict):
         raise UserError("expected a mapping of capabilities (login, accounts …)", file=shown)
     for section, node in data.items():

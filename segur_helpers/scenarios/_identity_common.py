@@ -23,5 +23,5 @@ def show_hops(proof: Proof, hops: list[Hop], title: str):
     proof.recorder.show(f'<div class="segur-card"><h4>{esc(title)}</h4><table style="table-layout:fixed">'
                         f"<tr><th style='width:5%'>#</th><th style='width:8%'>Méthode</th><th style='width:44%'>URL"
                         f"</th><th style='width:7%'>Statut</th><th style='width:36%'>Redirection vers</th></tr>{rows}"
-                        f'</table><div class="caption">Valeurs des paramètres code et jetons masquées.</div></div>')
+                        f'</table><div class="caption">Valeurs des paramètres code, state et jetons masquées.</div></div>')
     return proof.recorder.observation({"chaine": [h.to_dict() for h in hops]}, title)
