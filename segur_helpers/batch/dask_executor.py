@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..ids import safe_name
 from ..proof import error_result, now_paris
 from .gate import Gate
-from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after
+from .one_proof import _finish, _guided, _kernel_env, _not_applicable, _params, _result_after
 from .plan import Planned
 from .proofdir import NOTEBOOK_NAME, _prepare_proof_dir
 from .state import _Run
@@ -102,6 +102,8 @@ async def _dask_workers(run: _Run, items: list[Planned], endpoint: str, export_b
             await _finish(run, item, proof_dir, result, export_browser, t0, attempt)
 
         async def execute(item: Planned, proof_dir: Path, attempt: int, started) -> dict:
+            if item.guided:   # made in this process, as justifications are (the run's Chromium)
+                return await _guided(item, run.campaign, proof_dir, run.run_id, export_browser)
             if item.condition_met:
                 spec = {"env": env, "cwd": str(item.scenario.notebook_path.parent),
                         "notebook": str(item.scenario.notebook_path), "proof_dir": str(proof_dir),

@@ -14,7 +14,7 @@ import nbformat
 
 from ..proof import TOOLKIT_ROOT, error_result, now_paris
 from .gate import Gate
-from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after
+from .one_proof import _finish, _guided, _kernel_env, _not_applicable, _params, _result_after
 from .plan import Planned
 from .proofdir import NOTEBOOK_NAME, _prepare_proof_dir
 from .state import _Run
@@ -47,7 +47,9 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
                 proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 try:
                     proof_dir, attempt = _prepare_proof_dir(run, item)
-                    if item.condition_met:
+                    if item.guided:   # made here, as justifications are: no kernel work but its captures
+                        result = await _guided(item, run.campaign, proof_dir, run.run_id, export_browser)
+                    elif item.condition_met:
                         nb = parameterize(item.scenario.notebook_path,
                                           _params(item, run.campaign, proof_dir, run.run_id))
                         execution = await kernel.execute(nb, item.scenario.notebook_path.parent, timeout)

@@ -96,6 +96,24 @@ async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path,
     return result
 
 
+async def _guided(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str, browser) -> dict:
+    """A guided proof, made in this process (no kernel): its captures through the run's Chromium, its
+    result and the notebook.ipynb record written in the proof's folder; ERREUR with its cause when it
+    cannot be made."""
+    from ..guided import produce
+
+    started = now_paris()
+    try:
+        return await produce(campaign, planned.requirement.id, proof_dir, run_id, browser)
+    except Exception as exc:  # noqa: BLE001 — the run goes on; this proof says why it could not be made
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result = error_result(campaign, planned.requirement, planned.scenario, run_id, kind="guided_error",
+                              message=f"preuve guidée impossible à produire : {type(exc).__name__}: {first}"[:400],
+                              started=started, finished=now_paris())
+        (proof_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        return result
+
+
 def _document(proof_dir: Path, result: dict) -> Path | None:
     """The PDF filed for a proof that ran no notebook (a justification), if any."""
     doc = (result.get("justification_document") or {}).get("pdf")

@@ -43,6 +43,11 @@ async def _seal(run: _Run, record: dict, status: str, planned: list[Planned], br
     record.update(status=status, finished=finished.isoformat(timespec="seconds"),
                   duration_s=round(sum(h["duration_s"] for h in history), 2),
                   counts=counts, remaining=remaining, proofs=entries)
+    if record.get("dossier_scope") == "rem":   # segur run --scope rem: every REM requirement accounted for
+        from ..dossier import classify
+        from ..dossier import record as dossier_record
+        rem = run.campaign.rem()
+        record["dossier"] = dossier_record(classify(rem, run.campaign), rem)
     write_json(run.run_dir / RUN_RECORD, record)
     for name in ("summary.csv", "summary.xlsx", "summary.pdf"):
         (run.run_dir / name).unlink(missing_ok=True)     # a summary always describes the folder as it is
