@@ -115,7 +115,11 @@ def classify(rem, campaign=None) -> list[DossierRow]:
     profile = getattr(campaign, "profile", None) if campaign is not None else None
     rows: list[DossierRow] = []
     ids = list(rem.requirements) if rem is not None else []
-    ids += [rid for rid in scope if rid not in set(ids)]
+    seen = set(ids)
+    for rid in [*scope, *catalog.catalog()]:   # then the campaign's and the project's the REM lacks
+        if rid not in seen:
+            ids.append(rid)
+            seen.add(rid)
     for rid in ids:
         entry = rem.get(rid) if rem is not None else None
         mine = catalog.get(rid)

@@ -19,7 +19,8 @@ from traitlets.config import Config
 
 from .evidence import esc
 from .pdf import band, html_to_pdf
-from .report import _verdict_badge, checks_table, cover_rows, evidence_table, fmt_time, manual_summary
+from .report import (_verdict_badge, checks_table, cover_rows, evidence_table, fmt_time, guided_summary,
+                     manual_summary)
 from .style import CSS
 
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters", "segur-hide"}
@@ -89,7 +90,7 @@ def _cover(r: dict) -> str:
             f'<table>{cover_rows(r)}<tr><th>Fin de l\'exécution</th><td>{esc(fmt_time(r["finished"]))}</td></tr>'
             f'<tr><th>Vérifications</th><td>{sum(c["passed"] for c in r["checks"])} réussie(s) sur '
             f'{len(r["checks"])}</td></tr></table>'
-            f'{manual_summary(r)}'
+            f'{manual_summary(r)}{guided_summary(r)}'
             f'<p><b>Exigence</b> : {text_html(r["summary"])}{_source(r["wording_source"])}</p>{condition}{scenario}'
             f'<p><b>Éléments de preuve attendus</b>{_source(r.get("expected_source") or r["wording_source"])}</p>'
             f'<ol>{expected}</ol></section>')

@@ -121,7 +121,7 @@ class GuidedProof(Proof):
     async def walk(self) -> None:
         """JupyterLab: every element in turn, each under its heading."""
         for el in self.spec.elements:
-            self.recorder.show(f'<h2>Preuve {el.number} — {esc(short(el.text))}</h2>')
+            self.recorder.show(f'<h2>Preuve {el.number} — {esc(short(el.text, 70))}</h2>')
             await self.element(el.number)
 
     async def _element_step(self, el: ElementSpec) -> None:
@@ -397,7 +397,7 @@ async def produce(campaign: Campaign, requirement_id: str, proof_dir: Path, run_
         guide = await open_guided(campaign, requirement_id, run_dir=proof_dir, run_id=run_id, browser=browser)
         take(OPEN_SOURCE)
         for el in guide.spec.elements:
-            cells.append(_md(f"## Preuve {el.number} — {short(el.text)}"))
+            cells.append(_md(f"## Preuve {el.number} — {short(el.text, 70)}"))
             await guide.element(el.number)
             take(f"await guide.element({el.number})")
         cells.append(_md("## Verdict"))
