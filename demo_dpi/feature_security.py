@@ -207,7 +207,8 @@ def register(app, ctx) -> None:
                     return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("accounts"))
                 record("auth", "connexion administrateur", user, "échec", "identifiant ou mot de passe incorrect")
                 ctx.flash("error", "Identifiant ou mot de passe incorrect.")
-                return redirect(url_for("login"))
+                from .app import LOGIN
+                return ctx.page("Connexion", LOGIN, 401, area="Connexion")
             request._segur_handled = False
             return None
         if endpoint in ("static", "login", "care_login", "healthz"):

@@ -186,7 +186,7 @@ def record(rows: list[DossierRow], rem) -> dict:
         "requirements": [{"id": r.id, "chapter": r.chapter, "chapter_title": r.chapter_title, "kind": r.kind,
                           "detail": r.detail, "in_rem": r.in_rem, "function": r.function, "status": r.status,
                           "scenarios": list(r.scenarios)} for r in rows],
-        "missing": [r.id for r in rows if r.kind == "missing"],
+        "missing": [r.id for r in rows if r.kind == "missing" and r.in_rem],
     }
 
 
