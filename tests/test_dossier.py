@@ -134,7 +134,8 @@ def test_guided_proof_in_each_capture_mode(dossier):
     assert r["verdict"] == "CONFORME" and data["signatory"]["name"] == "Claire MARTIN" and data["date"] == "2026-11-20"
     # the record of a guided proof made without a kernel: one ## Preuve k section per element
     nb = json.loads((dossier["run"] / "SSI_IAM.91.01" / "notebook.ipynb").read_text(encoding="utf-8"))
-    headings = [c["source"] for c in nb["cells"] if c["cell_type"] == "markdown" and c["source"].startswith("## Preuve")]
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    headings = [s for s in sources if s.startswith("## Preuve")]
     assert [h.split(" —")[0] for h in headings] == ["## Preuve 1", "## Preuve 2", "## Preuve 3"]
 
 
@@ -156,7 +157,7 @@ def test_dossier_in_summary_coverage_and_bundle(dossier):
     run = dossier["run"]
     ws = load_workbook(run / "summary.xlsx")["Dossier"]
     rows = list(ws.iter_rows(values_only=True))[1:]
-    kinds = {r[3].split(" (")[0] for r in rows}
+    kinds = {r[3].replace(" (exigence absente du REM importé)", "") for r in rows}
     assert kinds >= {"preuve automatisée", "preuve guidée", "justification (condition non remplie)",
                      "hors du profil du produit", "manquante"}
     (psc03,) = [r for r in rows if r[0] == "PSC.03"]

@@ -3,7 +3,7 @@
 A worker starts the notebook with :func:`_params` in a kernel whose environment is :func:`_kernel_env`;
 once it stopped, :func:`_result_after` reads its result (ERREUR naming the step a killed or hung kernel
 was in). A proof whose condition is unmet runs no notebook: :func:`_not_applicable` files the
-justification instead. :func:`_finish` then completes the proof: result written, notebook stripped,
+justification instead; a guided proof runs no kernel either: :func:`_guided` makes it in this process. :func:`_finish` then completes the proof: result written, notebook stripped,
 PDF printed, secrets scrubbed, and its entry in the run's record.
 """
 from __future__ import annotations
