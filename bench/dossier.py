@@ -27,7 +27,18 @@ from pathlib import Path
 
 import yaml
 
-from .run_bench import ROOT, Target, _env, segur_run
+from .run_bench import ROOT, Target, _env
+from .run_bench import segur_run as _segur_run
+
+
+def segur_run(params, outputs, env, *extra, memory=False, repeat=2):
+    """The least disturbed of ``repeat`` runs (the machine is shared): (seconds, run folder, peak memory)."""
+    best = None
+    for i in range(repeat):
+        out = _segur_run(params, Path(f"{outputs}-{i}"), env, *extra, memory=memory)
+        if best is None or out[0] < best[0]:
+            best = out
+    return best
 from .synthetic import make_synthetic
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -135,18 +146,20 @@ def main(argv=None) -> int:
             result = json.loads((run / p["folder"] / "result.json").read_text())
             steps += [s["duration_s"] for s in result["steps"]]
         capture = statistics.median(steps)
+        workers = os.cpu_count() or 1
+        beyond = live - capture / workers   # the captures run side by side, one per worker
         print(f"  guided, one live capture: 1 proof {t1:.1f} s, {n + 1} proofs {tn:.1f} s → {live:.2f} s per added "
-              f"proof; median capture step {capture:.2f} s; beyond it {live - capture:.2f} s "
-              f"({(live - capture) / auto:.2f}× the baseline)", flush=True)
-        rows.append(("3. guided proofs, one live capture: per added proof", f"{live:.2f} s", "", ""))
-        rows.append(("   of which the capture step (median: sign-in, page, screenshot)", f"{capture:.2f} s", "", ""))
-        rows.append(("   beyond the capture", f"{live - capture:.2f} s", f"{(live - capture) / auto:.2f}×",
-                     "≤ 1.5×"))
+              f"proof; median capture step {capture:.2f} s ({workers} side by side); beyond the captures "
+              f"{beyond:.2f} s ({beyond / auto:.2f}× the baseline)", flush=True)
+        rows.append(("3. guided proofs, one live capture: per added proof", f"{live:.2f} s", f"{live / auto:.2f}×", ""))
+        rows.append(("   the capture step (median: sign-in, page, screenshot), one per worker", f"{capture:.2f} s", "",
+                     ""))
+        rows.append(("   per added proof beyond its capture", f"{beyond:.2f} s", f"{beyond / auto:.2f}×", "≤ 1.5×"))
 
         # 4. the whole REM as a dossier of guided proofs
         some = ids[:40] if args.quick else ids
         params = guided_campaign(work / "dossier", target.url, rem_json, some, live=False, name="bench-dossier")
-        t, run, peak = segur_run(params, work / "out-dossier", _env(), "--scope", "rem", memory=True)
+        t, run, peak = segur_run(params, work / "out-dossier", _env(), "--scope", "rem", memory=True, repeat=1)
         per = t / len(some)
         print(f"  dossier of {len(some)} guided proofs (--scope rem): {t:.1f} s, {per:.2f} s per proof, "
               f"peak memory {peak / 2**20:.0f} MiB", flush=True)

@@ -194,12 +194,12 @@ class GuidedProof(Proof):
         sig = att["signatory"]
         item = self.recorder.observation({"element": el.id, **att}, f"Attestation — {el.id}", manual=True)
         who = f"{sig['name']}" + (f", {sig['role']}" if sig.get("role") else "")
-        from .report import fmt_time
+        from .justify import fr_date
         self.recorder.show(
             f'<div class="segur-card segur-manual"><h4>Attestation — {esc(el.id)}</h4>'
             f'<blockquote>{"<br>".join(esc(x) for x in att["text"].splitlines())}</blockquote>'
             f'<table><tr><th style="width:24%">Signataire</th><td>{esc(who)}</td></tr>'
-            f'<tr><th>Date</th><td>{esc(fmt_time(att["date"]))}</td></tr></table>'
+            f'<tr><th>Date</th><td>{esc(fr_date(att["date"]))}</td></tr></table>'
             f'{hash_line(item.name, item.sha256, "attestation, JSON")}</div>')
         self.recorder.check(f"{el.id} — attestation signée", expected="un texte, un signataire et une date",
                             observed=f"signée par {who} le {att['date']}", passed=True, evidence=[item])
