@@ -320,7 +320,7 @@ async def open_guided(campaign: str | Path | Campaign, requirement: str, *, run_
     proof.recorder.show(cover_card(proof.cover()), tags=("segur-live",))
     proof.recorder.show(rem_card(proof.cover(), spec), tags=("segur-live",))
     proof.recorder.current_step = 0
-    if any(e.mode == "live" for e in spec.elements) or interactive:
+    if any(e.mode == "live" for e in spec.elements):
         try:
             await asyncio.to_thread(check_reachable, camp.target_url)
             if browser is None:

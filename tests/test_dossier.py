@@ -261,3 +261,44 @@ def test_dossier_campaign_keeps_the_demo_campaigns_automated_requirements():
     assert automated == demo
     guided = [k for k, v in dossier.items() if (v or {}).get("guided")]
     assert len(guided) >= 18
+
+
+@needs_rem
+def test_jupyterlab_walk_asks_the_missing_evidence_and_decision(tmp_path, monkeypatch):
+    """REM_GUIDEE in JupyterLab (no run_dir): an element without evidence or decision is asked inline."""
+    import asyncio
+
+    from segur_helpers.catalog.rem import import_rem
+    from segur_helpers.guided import open_guided
+
+    rem_json = tmp_path / "rem.json"
+    import_rem(REM_XLSX, "HOP-DPI").save(rem_json)
+    spec = {"scenario": "Sensibilisation des équipes", "elements": {
+        1: {"text": "Le support de sensibilisation.", "file": "shot.png"},
+        2: {"text": "L'attestation de la session annuelle."}}}
+    params = _bad_campaign(tmp_path, rem_json, {"SSI/GEN.02": {"guided": spec}})
+    monkeypatch.setenv("SEGUR_OUTPUTS", str(tmp_path / "outputs"))
+    monkeypatch.delenv("SEGUR_CAMPAIGN", raising=False)
+
+    def walk(answers):
+        it = iter(answers)
+        monkeypatch.setattr("builtins.input", lambda prompt="": next(it))
+
+        async def go():
+            guide = await open_guided(params, "SSI/GEN.02")
+            await guide.walk()
+            await guide.close()
+            return guide.result
+        return asyncio.run(go())
+
+    result = walk(["conforme", "Support vu.", "a", "Session du 12 novembre 2026.", "Claire MARTIN", "RSSI",
+                   "conforme", ""])
+    assert result["verdict"] == "CONFORME", [c for c in result["checks"] if not c["passed"]]
+    assert [e["mode"] for e in result["guided"]["elements"]] == ["file", "attestation"]
+    assert result["run_id"].startswith("interactive-")
+    # a decision other than conforme / non conforme is asked again, then left undecided: never CONFORME
+    result = walk(["peut-être", "oui", "bof", "", "non conforme", "Pas de session cette année."])
+    failed = [c["label"] for c in result["checks"] if not c["passed"]]
+    assert result["verdict"] == "NON CONFORME"
+    assert failed == ["SSI/GEN.02.01.01 — décision de l'opérateur", "SSI/GEN.02.01.02 — élément de preuve manquant",
+                      "SSI/GEN.02.01.02 — décision de l'opérateur"]
