@@ -12,8 +12,8 @@ DMP_HELP = """<h1>Aide — le DMP dans le dossier patient</h1>
 <article id="dmp-help">
 <section class="stage" id="dmp-help-when"><h2>Quand le DPI interroge le DMP</h2>
 <p>À l'ouverture du dossier d'un patient, sans action de votre part, si l'épisode en cours porte la
-non-opposition du patient à la consultation de son DMP et si son identité (INS) est qualifiée. Sinon,
-le dossier l'indique dans sa partie « DMP » (accès bloqué, et pourquoi).</p></section>
+non-opposition du patient à la consultation de son DMP. Sinon, le dossier l'indique dans sa partie
+« DMP » (accès bloqué, et pourquoi).</p></section>
 <section class="stage" id="dmp-help-see"><h2>Ce que le dossier montre sans clic</h2>
 <p>Le statut de l'INS (qualifiée ou non) à côté du matricule ; le bandeau des nouveaux documents versés au
 DMP par d'autres structures depuis la dernière venue du patient, comptés par type ; la liste des
