@@ -143,7 +143,7 @@ class GuidedProof(Proof):
                      f'<p>La campagne ne donne pour cet élément ni capture, ni fichier, ni attestation : la preuve '
                      f'ne peut pas être conforme.</p></div>')
             rec.check(f"{el.id} — élément de preuve manquant", expected="une capture, un fichier ou une attestation",
-                      observed="aucun élément fourni", passed=False)
+                      observed="aucun élément fourni", passed=False, show=False)
         if el.decision is None and self.interactive and el.mode:
             await asyncio.to_thread(self._ask_decision, el)
         self._decision(el)
@@ -164,14 +164,14 @@ class GuidedProof(Proof):
             expected=f"l'élément « {live['outline']} » affiché à l'adresse {live['path']} (session : {live['role']})",
             observed=(f"affiché à {where} : « {short(item.outlined_text, 160) or '(sans texte)'} »" if item.outlined
                       else f"absent de la page {where}"),
-            passed=item.outlined, evidence=[item])
+            passed=item.outlined, evidence=[item], show=False)
         if live["expect"]:
             missing = names_inside(item)
             self.recorder.check(
                 f"{el.id} — texte attendu dans l'élément encadré",
                 expected=", ".join(f"« {t} »" for t in live["expect"]),
                 observed=("présent" if not missing else "absent : " + ", ".join(f"« {t} »" for t in missing)),
-                passed=not missing, evidence=[item])
+                passed=not missing, evidence=[item], show=False)
 
     async def _file(self, el: ElementSpec) -> None:
         rec, path = self.recorder, el.file
@@ -187,7 +187,7 @@ class GuidedProof(Proof):
                      f'{preview}{hash_line(item.name, item.sha256, f"{item.size} octets")}</div>')
         rec.check(f"{el.id} — fichier fourni", expected="le fichier déclaré, conservé et haché",
                   observed=f"{path.name}, {item.size} octets, SHA-256 {item.sha256}", passed=item.size > 0,
-                  evidence=[item])
+                  evidence=[item], show=False)
 
     def _attestation(self, el: ElementSpec) -> None:
         att = el.attestation
@@ -202,7 +202,7 @@ class GuidedProof(Proof):
             f'<tr><th>Date</th><td>{esc(fr_date(att["date"]))}</td></tr></table>'
             f'{hash_line(item.name, item.sha256, "attestation, JSON")}</div>')
         self.recorder.check(f"{el.id} — attestation signée", expected="un texte, un signataire et une date",
-                            observed=f"signée par {who} le {att['date']}", passed=True, evidence=[item])
+                            observed=f"signée par {who} le {att['date']}", passed=True, evidence=[item], show=False)
 
     def _decision(self, el: ElementSpec) -> None:
         if el.decision is None:
@@ -213,7 +213,11 @@ class GuidedProof(Proof):
         self.recorder.show(f'<div class="segur-card segur-decision"><h4>Décision de l\'opérateur — {esc(el.id)}</h4>'
                            f'<p class="{cls}">{esc(shown)}</p><p>Opérateur : {esc(self.campaign.operator)}</p></div>')
         self.recorder.check(f"{el.id} — décision de l'opérateur", expected="conforme",
-                            observed=self.secrets.redact(shown), passed=el.decision == "conforme")
+                            observed=self.secrets.redact(shown), passed=el.decision == "conforme", show=False)
+        from .report import checks_table
+        from dataclasses import asdict
+        mine = [asdict(c) | {"result": c.result} for c in self.recorder.checks if c.step == el.number]
+        self.recorder.show(f'<div class="segur-card"><h4>Vérifications de {esc(el.id)}</h4>{checks_table(mine)}</div>')
 
     # -- JupyterLab: asked inline --------------------------------------------------------------
     def _ask_evidence(self, el: ElementSpec) -> None:

@@ -27,10 +27,13 @@ async def _local_workers(run: _Run, items: list[Planned], endpoint: str, export_
     env = _kernel_env(endpoint)
     finishing: set[asyncio.Task] = set()
     exports = asyncio.Semaphore(max(1, run.options.workers))
+    # guided proofs cost no kernel work and their making leaves the cores to Chromium: their PDFs get a
+    # limit of their own, twice the workers (bench.dossier measures it)
+    guided_exports = asyncio.Semaphore(2 * max(1, run.options.workers))
     timeout = float(run.campaign.timeouts["proof_s"])
 
     async def finish(item, proof_dir, result, t0, attempt, execute_s):
-        async with exports:
+        async with (guided_exports if item.guided else exports):
             await _finish(run, item, proof_dir, result, export_browser, t0, attempt, execute_s)
 
     async def worker(n: int) -> None:
