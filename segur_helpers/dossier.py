@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import catalog
-from .ids import normalize_requirement_id, scenario_id, proof_id
+from .ids import normalize_requirement_id, scenario_id
 
 KINDS = ("automated", "guided", "justified", "out_of_profile", "missing")
 KIND_FR = {"automated": "preuve automatisée", "guided": "preuve guidée",
@@ -190,4 +190,4 @@ def record(rows: list[DossierRow], rem) -> dict:
     }
 
 
-__all__ = ["KINDS", "KIND_FR", "DossierRow", "classify", "counts", "record", "requirement_for", "proof_id"]
+__all__ = ["KINDS", "KIND_FR", "DossierRow", "classify", "counts", "record", "requirement_for"]
