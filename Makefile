@@ -16,7 +16,7 @@ SMS_PORT ?= 8769
 PSC_PORT ?= 8770
 PAM_PORT ?= 2575
 
-.PHONY: setup demo demo-justification test lab clean-demo
+.PHONY: setup demo demo-dossier demo-justification test lab clean-demo
 
 setup:
 	@./scripts/bootstrap.sh
@@ -58,3 +58,20 @@ clean-demo:
 # SSI/IE.31's condition declared unmet: the justification document (PDF and DOCX), verdict NON APPLICABLE.
 demo-justification: setup
 	@$(BIN)/segur justify --check params/demo-justification.yaml && $(BIN)/segur run params/demo-justification.yaml
+
+# The whole dossier (README « Le dossier complet »): every requirement of REM HOP-DPI automated, guided,
+# justified, out of the product's profile or missing. Needs your copy of ANS's REM workbook, imported once
+# (REM=path/to/export.xlsx; the repository never holds it).
+REM ?= ../shared/rem/export_full.xlsx
+demo-dossier: setup
+	@test -f params/demo-dossier.rem.json || { test -f "$(REM)" && $(BIN)/segur catalog import "$(REM)" --campaign params/demo-dossier.yaml; } || \
+	  { echo "error: params/demo-dossier.rem.json missing; expected make demo-dossier REM=path/to/REM.xlsx (a Squash export holding REM HOP-DPI)" >&2; exit 2; }
+	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
+	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
+	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) -- \
+	  $(BIN)/segur run params/demo-dossier.yaml --scope rem

@@ -33,6 +33,7 @@ KNOWN_DEFECTS = {
     "PSC.01-logout": "logging out ends the Pro Santé Connect session but leaves the DPI's session open",
     "PSC.02": "a second Pro Santé Connect identity claiming an account already reconciled is accepted (and linked)",
     "DMP/PSC.01": "the DPI calls the DMP without the professional's Pro Santé Connect identity (no token exchange)",
+    "SSI/IE.39": "no automatic logout after inactivity, and the security settings offer no inactivity setting",
 }
 
 # Defect names of earlier versions, still accepted (the requirements took the REM's ids)

@@ -73,6 +73,8 @@ FEATURES: list[str] = [
     "feature_directory_sync",   # SSI/IAM.83, SSI/IAM.85 (LDAPS directory, see demo_dpi.ldap_server)
     "feature_oidc_login",       # SSI/IAM.80 (OpenID Connect provider, see demo_dpi.oidc_provider)
     "feature_psc_login",        # PSC.01, 02, 08, DMP/PSC.01 (Pro Santé Connect, see demo_dpi.psc_provider)
+    "feature_security",         # security settings, connection journal, administration password (issue 14)
+    "feature_help",             # user documentation: the DMP in the patient file (issue 14)
 ]
 # The other UI of the same features (python -m demo_dpi --ui spa): a single-page application over a JSON API
 SPA_FEATURE = "spa"

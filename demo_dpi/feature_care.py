@@ -82,7 +82,7 @@ PATIENT_FILE = """
 connexion secrète au DMP demandée pour l'épisode en cours{% if secret_episode %} (épisode n° {{ secret_episode }}){% endif %}{% if secret_source %}, {{ secret_source }}{% endif %}. Aucune trace visible des représentants légaux.</div>{% endif %}
 <h1>Dossier patient — {{ p.prenom }} {{ p.nom }}</h1>
 <dl id="identity"><dt>Date de naissance</dt><dd>{{ p.naissance }}{% if minor %} (mineur){% endif %}</dd><dt>Sexe</dt><dd>{{ p.sexe }}</dd>
-<dt>INS</dt><dd data-testid="ins">{{ p.ins }} (OID {{ p.ins_oid }})</dd><dt>Dernière venue</dt><dd data-testid="last-visit">{{ last_visit or 'aucune venue antérieure' }}</dd></dl>
+<dt>INS</dt><dd data-testid="ins">{{ p.ins }} (OID {{ p.ins_oid }}) {% if p.ins_qualified %}<span class="badge ok" data-testid="ins-status">INS qualifiée</span>{% else %}<span class="badge pending" data-testid="ins-status">INS non qualifiée</span>{% endif %}</dd><dt>Dernière venue</dt><dd data-testid="last-visit">{{ last_visit or 'aucune venue antérieure' }}</dd></dl>
 <h2>Épisode en cours</h2>
 {% if ep %}<div data-testid="episode" class="flash info">Épisode n° {{ ep.id }} — {{ kinds[ep.kind] }} depuis le {{ ep.started_at }} (ouvert par {{ ep.professional }}){% if ep.visit_number %} — venue n° {{ ep.visit_number }}, reçue du flux d'admission (message {{ ep.admit_message }}){% endif %}<br>
 Information DMP : <b>{{ 'délivrée' if ep.information else 'non délivrée' }}</b> — Consentement DMP : <b data-testid="consent-status">{{ consent_labels[ep.consent] }}</b>
@@ -93,6 +93,7 @@ Information DMP : <b>{{ 'délivrée' if ep.information else 'non délivrée' }}<
 <form method="post" action="{{ url_for('discharge', patient_id=p.id) }}" style="display:inline"><button id="discharge" type="submit">Sortie du patient (fin d'épisode)</button></form>
 {% else %}<p data-testid="no-episode">Aucun épisode en cours. <a href="{{ url_for('new_episode', patient_id=p.id) }}" id="new-episode">Nouvel épisode de soins</a></p>{% endif %}
 <h2>DMP</h2>
+<p class="flash info" data-testid="dmp-identity-notice">Les consultations du DMP s'effectuent sous votre identifiant national ({{ pro.nom }}, RPPS {{ pro.rpps }}) ; elles sont tracées par le DMP et notifiées au patient dans Mon espace santé. <a href="{{ url_for('dmp_help') }}" id="dmp-help-link">Aide : le DMP dans le dossier patient</a></p>
 {% if dmp.state == 'blocked' %}<div class="flash error" data-testid="dmp-status">Accès au DMP bloqué : {{ dmp.reason }}</div>
 {% elif dmp.state == 'error' %}<div class="flash error" data-testid="dmp-status">DMP indisponible : {{ dmp.reason }}</div>
 {% else %}
@@ -235,7 +236,7 @@ def register(app, ctx) -> None:
                         secret_source=secret_source,
                         last_visit=patients.last_visit(conn(), patient_id), dmp=dmp_view(p, ep),
                         local=documents.of_patient(conn(), patient_id), status_labels=documents.STATUS_LABELS,
-                        hide_banner="DMP/UX.15" in defects)
+                        hide_banner="DMP/UX.15" in defects, pro=ctx.current_pro())
 
     @app.route("/patients/<int:patient_id>/episodes/new", methods=["GET", "POST"])
     @care_required

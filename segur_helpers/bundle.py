@@ -39,7 +39,8 @@ from .summary import rem_order_key, run_facts
 
 FILEABLE = ("CONFORME", "NON APPLICABLE")
 STATUS_COLUMNS = ("ID", "Chapitre", "Fonction", "Exigence", "N° scénario", "Scénario de conformité", "N° preuve",
-                  "Preuve", "Verdict", "Fichier déposé", "SHA-256", "Source du libellé", "Exécution")
+                  "Preuve", "Verdict", "Fichier déposé", "SHA-256", "Source du libellé", "Exécution",
+                  "Couverture du REM")
 
 
 @dataclass
@@ -110,6 +111,8 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
         raise UserError("no proof in this run (no <scenario>/result.json in manifest.json)", file=str(run_dir))
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    from .dossier import KIND_FR, KIND_SHORT_FR
+    coverage = {r["id"]: KIND_FR[r["kind"]] for r in (run.get("dossier") or {}).get("requirements", [])}
     try:
         filed, skipped, rows, jobs = [], [], [], []
         for rel in results:
@@ -147,7 +150,13 @@ def make_bundle(run_dir: str | Path, out: str | Path | None = None) -> Bundle:
                              item["id"], item["text"], verdict,
                              "\n".join(Path(f).name for f in entry.files) or f"non déposable ({verdict})",
                              entry.files, result.get("wording_source", ""),
-                             f"{run.get('campaign')}/{run.get('run_id')}"])
+                             f"{run.get('campaign')}/{run.get('run_id')}", coverage.get(result["requirement"], "")])
+        # a run over the whole REM (segur run --scope rem): the requirements without a proof are listed too
+        for r in (run.get("dossier") or {}).get("requirements", []):
+            if r["kind"] in ("out_of_profile", "missing") and r.get("in_rem", True):
+                rows.append([r["id"], r.get("chapter", ""), r.get("function", ""), "", "", "", "", "",
+                             KIND_SHORT_FR[r["kind"]].upper(), f"aucun fichier — {r.get('detail', '')}", [], "",
+                             f"{run.get('campaign')}/{run.get('run_id')}", KIND_FR[r["kind"]]])
         if jobs:
             asyncio.run(_print_elements(jobs))
         for row in rows:   # each filed file sealed by its own SHA-256
@@ -218,7 +227,7 @@ async def _print_elements(jobs: list[tuple[Path, str, str, str]]) -> None:
 def _write_status(path: Path, rows: list[tuple], run: dict) -> None:
     from .xlsx import add_run_sheet, table_workbook
 
-    wb = table_workbook("Statut", STATUS_COLUMNS, rows, (14, 10, 24, 60, 16, 40, 18, 50, 16, 26, 66, 30, 30))
+    wb = table_workbook("Statut", STATUS_COLUMNS, rows, (14, 10, 24, 60, 16, 40, 18, 50, 16, 26, 66, 30, 30, 24))
     add_run_sheet(wb, run_facts(run, ("campaign", "run_id", "vendor", "product", "version", "target_url", "operator",
                                       "started", "finished", "toolkit_version")))
     wb.save(str(path))

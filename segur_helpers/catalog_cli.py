@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .errors import UserError
 
-COVERAGE_COLUMNS = ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture", "Carnet(s)",
+COVERAGE_COLUMNS = ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture", "Détail", "Carnet(s)",
                     "Campagne", "Dans le REM importé", "Criticité", "Statut Squash", "Version Squash")
 COVERAGE_FR = {"notebook": "carnet de scénario", "justification": "justification (condition non remplie)",
                "catalogue only": "au catalogue, carnet manquant", "nothing": "rien"}
@@ -50,7 +50,8 @@ def register(sub) -> None:
 
     for name, helptext, fn in (("list", "the requirements of the imported REM (else the project's)", _cmd_list),
                                ("show", "one requirement: the project's summary and the REM's wording", _cmd_show),
-                               ("coverage", "per REM requirement: notebook, justification or nothing",
+                               ("coverage", "per REM requirement: automated, guided, justified, out of profile "
+                                            "or missing (the dossier)",
                                 _cmd_coverage)):
         p = csub.add_parser(name, help=helptext)
         if name == "show":
@@ -312,35 +313,52 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_coverage(args) -> int:
+    from .dossier import KINDS, classify
+
     campaign, rem = _sources(args)
     if rem is None:
         raise UserError("no REM imported; expected --rem PATH (catalogue or workbook) or --campaign PARAMS "
                         "whose rem: key names one (segur catalog import FILE.xlsx --campaign PARAMS)")
     if args.xlsx and args.xlsx.exists():
         raise UserError("already exists; expected a new .xlsx path (nothing is overwritten)", file=str(args.xlsx))
-    rows = coverage_rows(rem, campaign)
-    print(f"{'ID':<18} {'chapter':<14} {'cond.':<5} {'coverage':<15} notebooks / campaign")
+    rows = classify(rem, campaign)
+    extra = {r.id: r for r in coverage_rows(rem, campaign)}
+    print(f"{'ID':<18} {'chapter':<14} {'cond.':<5} {'coverage':<15} detail / campaign")
     for r in rows:
+        x = extra.get(r.id)
         socle = rem.linked_socle(r.id) if not r.in_rem else None
         absent = "" if r.in_rem else (f"socle parent of {', '.join(c.reference for c in socle.children)} in the REM"
                                       if socle else "NOT IN THE REM")
-        extra = " · ".join(x for x in (r.notebooks, r.campaign, absent) if x)
-        print(f"{r.id:<18} {r.chapter[:14]:<14} {r.conditional or '?':<5} {r.status:<15} {extra}")
-    counts = {k: sum(1 for r in rows if r.in_rem and r.status == k) for k in COVERAGE_FR}
-    print(f"{len(rem)} requirement(s) in {rem.source}{' (' + rem.project + ')' if rem.project else ''}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-          + (f"; {sum(1 for r in rows if not r.in_rem)} of the project's not in the REM"
+        where = " · ".join(v for v in (r.detail, x.campaign if x else "", absent) if v)
+        print(f"{r.id:<18} {r.chapter[:14]:<14} {(x.conditional if x else '') or '?':<5} "
+              f"{r.kind.replace('_', ' '):<15} {where}")
+    chapters: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r.in_rem:
+            c = chapters.setdefault(r.chapter, {k: 0 for k in KINDS})
+            c[r.kind] += 1
+    print("per chapter:")
+    from .summary import natural_key
+    for code, c in sorted(chapters.items(), key=lambda kv: natural_key(kv[0])):
+        print(f"  {code:<14} {sum(c.values()):>3}: " + ", ".join(f"{c[k]} {k.replace('_', ' ')}" for k in KINDS))
+    counts = {k: sum(1 for r in rows if r.in_rem and r.kind == k) for k in KINDS}
+    print(f"{len(rem)} requirement(s) in {rem.source}{' (' + rem.project + ')' if rem.project else ''}: "
+          + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+          + (f"; {sum(1 for r in rows if not r.in_rem)} of the campaign's or the project's not in the REM"
              if any(not r.in_rem for r in rows) else ""))
     if args.xlsx:
-        _write_coverage(args.xlsx, rows, rem, campaign)
+        _write_coverage(args.xlsx, rows, extra, rem, campaign)
         print(f"XLSX: {args.xlsx}")
     return 0
 
 
-def _write_coverage(path: Path, rows: list[CoverageRow], rem, campaign) -> None:
+def _write_coverage(path: Path, rows, extra: dict, rem, campaign) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    fills = {"notebook": "D9EAD3", "justification": "DDE3EA", "catalogue only": "FFF2CC", "nothing": "F4CCCC"}
+    from .dossier import KIND_FR, KINDS
+    from .summary import DOSSIER_FILLS
+
     wb = Workbook()
     ws = wb.active
     ws.title = "Couverture"
@@ -348,20 +366,34 @@ def _write_coverage(path: Path, rows: list[CoverageRow], rem, campaign) -> None:
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
     for r in rows:
-        ws.append([r.id, f"{r.chapter} — {r.chapter_title}" if r.chapter_title else r.chapter, r.function, r.nature,
-                   r.conditional, COVERAGE_FR[r.status], r.notebooks, r.campaign, "oui" if r.in_rem else "non",
-                   r.criticality, r.status_squash, r.version])
-        ws.cell(ws.max_row, 6).fill = PatternFill("solid", fgColor=fills[r.status])
-    for col, width in zip("ABCDEFGHIJKL", (18, 30, 34, 14, 14, 34, 24, 22, 12, 11, 18, 10)):
+        x = extra.get(r.id)
+        ws.append([r.id, f"{r.chapter} — {r.chapter_title}" if r.chapter_title else r.chapter, r.function,
+                   x.nature if x else "", x.conditional if x else "", KIND_FR[r.kind], r.detail,
+                   x.notebooks if x else "", x.campaign if x else "", "oui" if r.in_rem else "non",
+                   x.criticality if x else "", r.status, r.version])
+        ws.cell(ws.max_row, 6).fill = PatternFill("solid", fgColor=DOSSIER_FILLS[r.kind])
+    for col, width in zip("ABCDEFGHIJKLM", (18, 30, 34, 14, 14, 30, 40, 24, 22, 12, 11, 18, 10)):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
+    per = wb.create_sheet("Chapitres")
+    per.append(["Chapitre", *(KIND_FR[k] for k in KINDS), "Total"])
+    chapters: dict[str, list] = {}
+    for r in rows:
+        if r.in_rem:
+            c = chapters.setdefault(f"{r.chapter} — {r.chapter_title}" if r.chapter_title else r.chapter,
+                                    [0] * len(KINDS))
+            c[KINDS.index(r.kind)] += 1
+    for label, c in chapters.items():
+        per.append([label, *c, sum(c)])
+    per.column_dimensions["A"].width = 60
     info = wb.create_sheet("Source")
     for k, v in (("REM importé", rem.source), ("Format", rem.layout), ("Projet REM", rem.project or ""),
-                 ("SHA-256", rem.sha256), ("Exigences", len(rem)), ("Campagne", campaign.name if campaign else "")):
+                 ("SHA-256", rem.sha256), ("Exigences", len(rem)), ("Campagne", campaign.name if campaign else ""),
+                 ("Profil du produit", (campaign.profile or "") if campaign else "")):
         info.append([k, v])
     info.column_dimensions["A"].width, info.column_dimensions["B"].width = 16, 70
     path.parent.mkdir(parents=True, exist_ok=True)

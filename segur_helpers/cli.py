@@ -37,6 +37,16 @@ def _report(run_dir: Path, outcomes) -> int:
         return 130
     if (run_dir / "summary.pdf").is_file():
         print(f"summary: {run_dir / 'summary.pdf'}")
+    dossier = record.get("dossier")
+    if dossier:   # segur run --scope rem: how many requirements of the REM the dossier still lacks
+        c = dossier["counts"]
+        code = (dossier.get("rem") or {}).get("code") or "the imported REM"
+        print(f"dossier: {sum(c.values())} requirement(s) of REM {code}: {c['automated']} automated, "
+              f"{c['guided']} guided, {c['justified']} justified, {c['out_of_profile']} out of profile, "
+              f"{c['missing']} missing")
+        if c["missing"]:
+            print(f"missing: {c['missing']} requirement(s) of the REM have no proof yet (listed in summary.xlsx, "
+                  "sheet Dossier, and summary.pdf)")
     return exit_code(outcomes)
 
 
@@ -44,14 +54,14 @@ def _cmd_run(args) -> int:
     from .batch import resume_run, run_campaign
 
     if args.resume:
-        if args.params or args.only or args.family or args.tag:
+        if args.params or args.only or args.family or args.tag or args.scope != "campaign":
             raise UserError("takes only the run folder; expected segur run --resume RUN", key="--resume")
         run_dir, outcomes = resume_run(args.resume, outputs=args.outputs, options=_batch_options(args))
         return _report(run_dir, outcomes)
     if not args.params:
         raise UserError("missing; expected segur run PARAMS (a campaign YAML file) or --resume RUN", key="PARAMS")
     run_dir, outcomes = run_campaign(args.params, outputs=args.outputs, only=args.only, family=args.family,
-                                     tags=args.tag, options=_batch_options(args))
+                                     tags=args.tag, options=_batch_options(args), scope=args.scope)
     return _report(run_dir, outcomes)
 
 
@@ -174,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--family", action="append", help="requirement families, e.g. SSI")
     run.add_argument("--tag", action="append", help="catalogue tags")
     run.add_argument("--resume", metavar="RUN", help="finish an interrupted run (its folder)")
+    run.add_argument("--scope", choices=("campaign", "rem"), default="campaign",
+                     help="rem: the whole dossier — every requirement of the imported REM accounted for "
+                          "(automated, guided, justified, out of profile or missing)")
     _add_batch_options(run)
     run.set_defaults(func=_cmd_run)
     rerun = sub.add_parser("rerun", help="run the failed proofs of a run again, in the same run folder")

@@ -15,6 +15,7 @@ and the tests fail every proof of the demo campaign where a named text is not in
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import html
 import json
@@ -84,8 +85,21 @@ def _in_kernel() -> bool:
     return ip is not None and getattr(ip, "kernel", None) is not None
 
 
+# A proof made outside a kernel (a guided proof produced by the batch itself) collects what it shows here,
+# as the display outputs of the notebook it records (segur_helpers.guided); one list per proof (task).
+DISPLAY_SINK: "contextvars.ContextVar[list | None]" = contextvars.ContextVar("segur_display_sink", default=None)
+
+
 def show_html(fragment: str, *, tags: tuple[str, ...] = (), metadata: dict | None = None) -> None:
-    """Display an HTML card in the running kernel (no-op outside a kernel, e.g. in unit tests)."""
+    """Display an HTML card in the running kernel (no-op outside a kernel, e.g. in unit tests), or keep it
+    in the current :data:`DISPLAY_SINK`."""
+    sink = DISPLAY_SINK.get()
+    if sink is not None:
+        md = dict(metadata or {})
+        if tags:
+            md["tags"] = list(tags)
+        sink.append({"output_type": "display_data", "data": {"text/html": fragment}, "metadata": md})
+        return
     if not _in_kernel():
         return
     from IPython.display import HTML, display

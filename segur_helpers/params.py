@@ -58,6 +58,7 @@ class Campaign:
     rem_project: str | None = None  # the REM project ``segur catalog import`` takes from a Squash workbook
     # one line each, printed by the CLI: e.g. a requirement key read under its new id (ids.OLD_IDS)
     notices: list[str] = field(default_factory=list)
+    profile: str | None = None  # the product's family in the REM's terms (DPI…): out-of-profile requirements
 
     def rem(self):
         """The imported REM (:class:`~segur_helpers.catalog.rem.RemCatalog`), or None when none is."""
@@ -395,6 +396,16 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
     timeouts.update({k: float(v) for k, v in (raw.get("timeouts") or {}).items()})
 
     reqs_raw = raw["requirements"]
+    rem_path = None
+    rem_catalogue = None
+    if "rem" in raw:
+        rem_path = confine(raw["rem"], key="rem")
+        if require_rem and not rem_path.is_file():
+            raise _fail(shown, "rem", f"file not found: {rem_path}; expected the REM catalogue written "
+                                      "by segur catalog import FILE.xlsx --campaign PARAMS")
+        if rem_path.is_file():
+            rem_catalogue = load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
+    profile = raw["profile"].strip() if "profile" in raw else None
     known = catalog.catalog()
     requirements: dict[str, dict[str, Any]] = {}
     seen: dict[str, str] = {}
@@ -410,36 +421,57 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
                 raise _fail(shown, key, f"{rid_raw} is the former id of {rid}, which the file also names; "
                                         "expected it once")
         renamed[str(rid_raw)] = rid
-        if rid not in known:
-            raise _fail(shown, key, f"unknown requirement id; expected one of {', '.join(sorted(known))}")
+        rem_entry = rem_catalogue.get(rid) if rem_catalogue is not None else None
+        if rid not in known and rem_entry is None:
+            if not require_rem and rem_catalogue is None and "rem" in raw:
+                continue   # segur catalog import is writing the REM these ids come from
+            where = (f" or of the imported REM ({rem_catalogue.source})" if rem_catalogue is not None else
+                     " (or import the REM to name its requirements: segur catalog import FILE.xlsx --campaign PARAMS)")
+            raise _fail(shown, key, f"unknown requirement id; expected one of {', '.join(sorted(known))}{where}")
         if rid in seen:
             raise _fail(shown, key, f"the same requirement as requirements.{seen[rid]}; expected each "
                                     "requirement once")
         seen[rid] = str(rid_raw)
         entry = {} if entry is None else entry
-        found = justification_problems(shown, path.parent, str(rid_raw), entry, known[rid].conditional,
-                                       allowed=allowed)
+        if rid in known:
+            conditional = known[rid].conditional
+        else:
+            from .dossier import rem_conditional
+            conditional = rem_conditional(rem_catalogue, rem_entry)
+        guided = None
+        if entry.get("guided") is not None:
+            if rid in known:
+                raise _fail(shown, f"{key}.guided", "the toolkit automates this requirement (scenario notebook "
+                            f"{', '.join(s.notebook for s in known[rid].scenarios)}); expected no guided proof")
+            if entry.get("condition_met") is False:
+                raise _fail(shown, f"{key}.guided", "given while condition_met is false; expected either a guided "
+                                                    "proof or a justification")
+            from .guided_spec import parse_guided
+            guided = parse_guided(entry["guided"], rid=rid, params_path=shown, base_dir=path.parent,
+                                  target_url=url, rem_entry=rem_entry, key=f"{key}.guided", allowed=allowed)
+        elif rid not in known and entry.get("condition_met", True) is not False:
+            raise _fail(shown, key, "no scenario of the toolkit proves this requirement of the REM; expected "
+                                    "guided: (a guided proof, see README « Le dossier complet ») or "
+                                    "condition_met: false with a justification")
+        found = justification_problems(shown, path.parent, str(rid_raw), entry, conditional, allowed=allowed)
         if found and problems is None:
             raise found[0]
         if problems is not None:
             problems.extend(found)
         met = entry.get("condition_met", True) is not False
         data = entry.get("data") or {}
-        if met and problems is None:   # justify --check and catalog import look at justifications only
+        if met and problems is None and rid in known:   # justify --check and catalog import: justifications only
             for p in data_problems(known[rid], data, f"{key}.data", confine):
                 raise _fail(shown, p.key, p.message)
-        manual = _manual_steps(entry.get("manual"), known[rid], shown, f"{key}.manual", confine)
+        if rid not in known and entry.get("manual") is not None:
+            raise _fail(shown, f"{key}.manual", "manual steps belong to an automated scenario; expected the "
+                                                "guided proof's elements instead (file: or attestation:)")
+        manual = _manual_steps(entry.get("manual"), known[rid], shown, f"{key}.manual", confine) if rid in known else {}
         requirements[rid] = {"condition_met": met, "data": data,
-                             "justification": entry.get("justification"), "manual": manual}
+                             "justification": entry.get("justification"), "manual": manual, "guided": guided}
 
-    rem_path = None
-    if "rem" in raw:
-        rem_path = confine(raw["rem"], key="rem")
-        if require_rem:
-            if not rem_path.is_file():
-                raise _fail(shown, "rem", f"file not found: {rem_path}; expected the REM catalogue written "
-                                          "by segur catalog import FILE.xlsx --campaign PARAMS")
-            rem_catalogue = load_rem_catalogue(rem_path)  # a bad catalogue is bad input, before anything runs
+    if rem_path is not None and require_rem:
+        if rem_catalogue is not None:
             for rid_raw in reqs_raw:
                 official = rem_catalogue.get(renamed[str(rid_raw)])
                 if official is not None and official.conditional is False and \
@@ -459,7 +491,7 @@ def load_campaign(path: str | Path, *, problems: list[UserError] | None = None,
     return Campaign(path=path, name=name, vendor=vendor, product=pname, version=str(pversion),
                     operator=operator, target_url=url, driver=driver, requirements=requirements,
                     raw=raw, timeouts=timeouts, rem_path=rem_path, allowed_dirs=allowed, public_key=public_key,
-                    rem_project=rem_project, notices=notices)
+                    rem_project=rem_project, notices=notices, profile=profile)
 
 
 _JUSTIFICATION_KEY = re.compile(r"^requirements\.[^.]+(?:\.[^.]+)*?\.(?:justification|condition_met)(?:[.\[]|$)")

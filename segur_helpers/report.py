@@ -88,6 +88,22 @@ def manual_summary(r: dict) -> str:
             f"annexe) : {parts}</p>")
 
 
+def guided_summary(r: dict) -> str:
+    """A guided proof's elements on its cover: each one's capture mode and the operator's decision
+    ('' for another proof)."""
+    guided = r.get("guided")
+    if not guided:
+        return ""
+    from .guided_spec import MODE_FR
+    rows = "".join(
+        f"<tr><td>{esc(e['id'])}</td><td>{esc(MODE_FR.get(e['mode'] or '', e['mode']))}</td>"
+        f"<td>{esc((e.get('decision') or 'aucune').upper())}</td><td>{esc(e.get('comment') or '')}</td></tr>"
+        for e in guided["elements"])
+    return (f"<p><b>Preuve guidée</b> — chaque élément recueilli comme la campagne le déclare "
+            f"({esc(guided.get('declared_in', ''))}) et décidé par l'opérateur :</p><table><tr><th>Élément</th>"
+            f"<th>Mode de preuve</th><th>Décision</th><th>Commentaire</th></tr>{rows}</table>")
+
+
 def step_card(record, recorder, manual: bool = False) -> str:
     """The step's summary as a JupyterLab card (hidden in the PDF, which shows the full captures):
     status and duration, thumbnails of its screenshots, its checks RÉUSSI/ÉCHEC, its evidence hashes."""

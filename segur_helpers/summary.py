@@ -129,11 +129,88 @@ def write_xlsx(run_dir: Path, table: list[dict], record: dict) -> Path:
         ws.cell(i, verdict_col).fill = PatternFill("solid", fgColor=fills.get(r["Verdict"], "FFFFFF"))
     add_run_sheet(wb, run_facts(record, ("campaign", "run_id", "vendor", "product", "version", "target_url",
                                          "operator", "started", "finished", "toolkit_version", "params_sha256")))
+    if record.get("dossier"):
+        add_dossier_sheet(wb, record)
     path = run_dir / XLSX_NAME
     tmp = path.with_name(path.name + ".tmp")
     wb.save(str(tmp))
     tmp.replace(path)
     return path
+
+
+DOSSIER_COLUMNS = ("ID", "Chapitre", "Fonction", "Couverture", "Détail", "Preuve(s)", "Verdict(s)", "Statut Squash")
+DOSSIER_FILLS = {"automated": "D5F5E3", "guided": "D6EAF8", "justified": "E5E8E8", "out_of_profile": "F2F3F4",
+                 "missing": "FADBD8"}
+
+
+def dossier_rows(record: dict) -> list[dict]:
+    """Every requirement of the REM (``run.json``'s ``dossier``), in REM order, with its proofs' verdicts here."""
+    verdicts: dict[str, list[str]] = {}
+    for p in record.get("proofs", []):
+        verdicts.setdefault(p["requirement"], []).append(f"{p['scenario']} : {p['verdict']}")
+    reqs = record["dossier"]["requirements"]
+    return sorted(({**r, "verdicts": verdicts.get(r["id"], [])} for r in reqs),
+                  key=lambda r: rem_order_key(r.get("chapter") or "", r["id"]))
+
+
+def add_dossier_sheet(wb, record: dict) -> None:
+    """The "Dossier" sheet: how each requirement of the imported REM is covered (missing ones included)."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from .dossier import KIND_FR
+    ws = wb.create_sheet("Dossier")
+    ws.append(list(DOSSIER_COLUMNS))
+    for cell in ws[1]:
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
+    for r in dossier_rows(record):
+        chapter = f"{r['chapter']} — {r['chapter_title']}" if r.get("chapter_title") else r.get("chapter", "")
+        ws.append([r["id"], chapter, r.get("function", ""), KIND_FR[r["kind"]] + ("" if r.get("in_rem", True) else
+                   " (exigence absente du REM importé)"), r["detail"], "\n".join(r.get("scenarios") or []),
+                   "\n".join(r["verdicts"]), r.get("status", "")])
+        ws.cell(ws.max_row, 4).fill = PatternFill("solid", fgColor=DOSSIER_FILLS[r["kind"]])
+    for col, width in zip("ABCDEFGH", (16, 34, 30, 24, 50, 18, 30, 16)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+
+
+def dossier_html(record: dict) -> str:
+    """The summary's coverage page: per chapter, how the REM's requirements are covered; the missing listed."""
+    from .dossier import KIND_SHORT_FR, KINDS
+    d = record.get("dossier")
+    if not d:
+        return ""
+    rows = [r for r in dossier_rows(record) if r.get("in_rem", True)]
+    chapters: dict[str, dict] = {}
+    for r in rows:
+        ch = chapters.setdefault(r.get("chapter") or "—", {"title": r.get("chapter_title") or "",
+                                                         **{k: 0 for k in KINDS}})
+        ch[r["kind"]] += 1
+    head = "".join(f"<th>{esc(KIND_SHORT_FR[k])}</th>" for k in KINDS)
+    body = "".join(f"<tr><td>{esc(code)}{(' — ' + esc(c['title'])) if c['title'] else ''}</td>"
+                   + "".join(f"<td class='num'>{c[k] or ''}</td>" for k in KINDS)
+                   + f"<td class='num'>{sum(c[k] for k in KINDS)}</td></tr>"
+                   for code, c in sorted(chapters.items(), key=lambda kv: natural_key(kv[0])))
+    totals = "".join(f"<td class='num'><b>{d['counts'][k]}</b></td>" for k in KINDS)
+    missing = [r for r in rows if r["kind"] == "missing"]
+    listed = "".join(f"<tr><td>{esc(r['id'])}</td><td>{esc(r.get('chapter') or '')}</td>"
+                     f"<td>{esc(r.get('function') or '')}</td><td>{esc(r['detail'])}</td></tr>" for r in missing)
+    rem = d.get("rem") or {}
+    label = f"REM {rem.get('code')} « {rem.get('project')} »" if rem.get("code") else "REM importé"
+    return (f'<h2 style="break-before:page">Couverture du REM — le dossier complet</h2>'
+            f'<p>Chaque exigence du {esc(label)} ({esc(rem.get("file", ""))}, {len(rows)} exigences) a l\'une '
+            f'de ces couvertures : preuve automatisée, preuve guidée, justification (condition non remplie), hors du '
+            f'profil du produit, ou manquante.</p>'
+            f'<table><tr><th>Chapitre</th>{head}<th>Total</th></tr>{body}'
+            f'<tr><td><b>Total</b></td>{totals}<td class="num"><b>{len(rows)}</b></td></tr></table>'
+            f'<div class="note"><b>{d["counts"]["missing"]} exigence(s) manquante(s)</b> : le dossier ne les prouve '
+            f'pas encore (liste ci-dessous, et feuille « Dossier » de summary.xlsx).</div>'
+            + (f'<h2>Exigences manquantes</h2><table><thead><tr><th style="width:15%">Exigence</th><th style="width:13%">'
+               f'Chapitre</th><th>Fonction</th><th style="width:35%">Pourquoi</th></tr></thead>{listed}</table>'
+               if missing else ""))
 
 
 SUMMARY_CSS = """
@@ -206,7 +283,7 @@ def summary_html(run_dir: Path, record: dict) -> str:
         f'Tent.</th><th>Document de preuve et nombre de pages</th><th style="width:8%">Relue</th></tr></thead>'
         f'{"".join(detail)}</table>'
         f'<p>Les empreintes SHA-256 de tous les fichiers de l\'exécution figurent dans manifest.json '
-        f'(vérification : <i>segur verify</i>).</p></body></html>')
+        f'(vérification : <i>segur verify</i>).</p>{dossier_html(record)}</body></html>')
 
 
 async def write_summaries(run_dir: Path, record: dict, browser) -> list[Path]:

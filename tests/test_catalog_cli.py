@@ -109,17 +109,17 @@ def test_coverage_table_and_xlsx(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     (ie31,) = [l for l in lines if l.startswith("SSI/IE.31 ")]
-    assert "justification" in ie31 and "SSI_IE.31.ipynb" in ie31 and "condition non remplie" in ie31
-    # the other REM requirements the project covers (the catalogue grows) are counted as notebooks
-    covered = sum(1 for rid in rem.requirements if rid != "SSI/IE.31" and catalog.get(rid) is not None
-                  and any(s.notebook_path.is_file() for s in catalog.get(rid).scenarios))
-    assert (f"{len(rem)} requirement(s) in export_full.xlsx (REM_HOP-DPI_Hôpital [va2]): {covered} notebook, "
-            "1 justification") in proc.stdout
+    assert " justified " in ie31 and "condition déclarée non remplie" in ie31 and "condition non remplie" in ie31
+    # the other REM requirements the campaign runs by notebook are automated; the rest of the REM is missing
+    in_campaign = {"SSI/IE.31"}
+    assert (f"{len(rem)} requirement(s) in export_full.xlsx (REM_HOP-DPI_Hôpital [va2]): 0 automated, 0 guided, "
+            f"1 justified, 0 out of profile, {len(rem) - len(in_campaign)} missing") in proc.stdout
+    assert "per chapter:" in proc.stdout
     # chapters are the imported REM's: code in the table, code and title in the workbook
     assert ie31.split()[1] == "SSI/IE"
     ws = load_workbook(xlsx).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][:6] == ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture")
+    assert rows[0][:7] == ("ID", "Chapitre", "Fonction", "Nature", "Conditionnelle", "Couverture", "Détail")
     # every REM requirement, then the project's own that the REM lacks
     not_in_rem = {rid for rid in catalog.catalog() if rem.get(rid) is None}
     assert len(rows) == 1 + len(rem) + len(not_in_rem)
@@ -127,9 +127,9 @@ def test_coverage_table_and_xlsx(tmp_path):
     assert set(by_id) == set(rem.requirements) | not_in_rem
     assert by_id["SSI/IE.31"][5] == "justification (condition non remplie)"
     assert by_id["SSI/IE.31"][1] == f"SSI/IE — {rem.get('SSI/IE.31').chapter}" and rem.get("SSI/IE.31").chapter
-    assert by_id["SSI/IE.31"][10:12] == ("APPROVED", "1")
+    assert by_id["SSI/IE.31"][11:13] == ("APPROVED", "1")
     uncovered = next(rid for rid in sorted(rem.requirements) if catalog.get(rid) is None)
-    assert by_id[uncovered][5] == "rien" and by_id[uncovered][7] == "hors périmètre"
+    assert by_id[uncovered][5] == "manquante" and by_id[uncovered][8] == "hors périmètre"
     # an existing report is never overwritten
     proc = run_segur("catalog", "coverage", "--campaign", str(params), "--xlsx", str(xlsx))
     assert proc.returncode == 2 and "already exists" in proc.stderr
@@ -138,7 +138,7 @@ def test_coverage_table_and_xlsx(tmp_path):
     proc = run_segur("catalog", "coverage", "--rem", str(params.with_name("campaign.rem.json")))
     assert proc.returncode == 0, proc.stderr
     (ie31,) = [l for l in proc.stdout.splitlines() if l.startswith("SSI/IE.31 ")]
-    assert " notebook " in ie31
+    assert " automated " in ie31 and "SSI_IE.31.ipynb" in ie31
     proc = run_segur("catalog", "list", "--campaign", str(params))
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == len(rem) + 1
 

@@ -19,7 +19,8 @@ import pytest
 from conftest import ROOT
 from segur_helpers import catalog
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+GUIDED = ROOT / "notebooks" / "REM_GUIDEE.ipynb"   # the guided proof of any REM requirement (test_dossier.py)
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p != GUIDED)
 PARAMETERS = {"campaign", "requirement", "run_dir", "run_id"}
 
 
@@ -88,3 +89,14 @@ def test_conditional_requirements_say_their_condition():
         assert req.conditional and len(req.condition) > 40, rid
     for rid in ("SSI/IE.32", "SSI/IAM.80"):
         assert not catalog.get(rid).conditional
+
+
+def test_guided_notebook_structure():
+    """REM_GUIDEE.ipynb: parameters first, then the guided proof opened, walked element by element, closed."""
+    cells = _cells(GUIDED)
+    assert cells[0]["cell_type"] == "code" and "parameters" in cells[0]["metadata"].get("tags", [])
+    assert PARAMETERS <= set(_assigned(_source(cells[0])))
+    code = [_source(c) for c in cells if c["cell_type"] == "code"][1:]
+    assert "await open_guided(campaign, requirement, run_dir=run_dir, run_id=run_id)" in code[0]
+    assert code[1].strip() == "await guide.walk()" and code[-1].strip() == "await guide.close()"
+    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")

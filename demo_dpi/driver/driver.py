@@ -57,8 +57,15 @@ class DemoAccounts(Accounts):
         return await follow_verification(self.driver, verification)
 
 
+# the test professional a guided proof's "professional" session signs in as (simulated CPS card), unless the
+# campaign's driver_settings.professional names another
+DEFAULT_PROFESSIONAL = {"rpps": "10101234567", "nom": "TESTSEGUR", "prenom": "Camille"}
+
+
 class DemoDriver(Driver):
     name = "demo"
+    session_roles = {"administrator": "administrateur de Demo DPI (identifiant et mot de passe)",
+                     "professional": "professionnel de santé connecté par carte CPS (simulée)"}
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -101,6 +108,15 @@ class DemoDriver(Driver):
                 raise RuntimeError(f"administrator login refused at {self.url('/login')}")
             self._admin = page
         return self._admin
+
+    async def session_page(self, role: str):
+        """The administrator's page, or a professional signed in with the demo's simulated CPS card."""
+        if role == "administrator":
+            return await self.admin_page()
+        if role == "professional":
+            pro = dict(DEFAULT_PROFESSIONAL, **(self.ctx.settings.get("professional") or {}))
+            return await self.patients.page_for(pro)
+        return await super().session_page(role)
 
     async def professional_page(self):
         """A page in a separate context: the professional's own browser, not the administrator's."""

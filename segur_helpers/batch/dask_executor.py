@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..ids import safe_name
 from ..proof import error_result, now_paris
 from .gate import Gate
-from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after, unwritable
+from .one_proof import _finish, _guided, _kernel_env, _not_applicable, _params, _result_after, unwritable
 from .plan import Planned
 from .proofdir import NOTEBOOK_NAME, _prepare_proof_dir
 from .state import _Run
@@ -110,6 +110,8 @@ async def _dask_workers(run: _Run, items: list[Planned]) -> None:
             await _finish(run, item, proof_dir, result, t0, attempt)
 
         async def execute(item: Planned, proof_dir: Path, attempt: int, started) -> dict:
+            if item.guided:   # made in this process, as justifications are (the run's Chromium)
+                return await _guided(item, run.campaign, proof_dir, run.run_id, run.browser)
             if item.condition_met:
                 endpoint = await run.browser.ensure()
                 env = {k: v for k, v in _kernel_env(endpoint if local else None).items() if k in keep}

@@ -17,7 +17,7 @@ import nbformat
 from ..proof import TOOLKIT_ROOT, error_result, now_paris
 from ..shared_browser import ENDPOINT_ENV
 from .gate import Gate
-from .one_proof import _finish, _kernel_env, _not_applicable, _params, _result_after, unwritable
+from .one_proof import _finish, _guided, _kernel_env, _not_applicable, _params, _result_after, unwritable
 from .plan import Planned
 from .proofdir import NOTEBOOK_NAME, _prepare_proof_dir
 from .state import _Run
@@ -30,11 +30,14 @@ async def _local_workers(run: _Run, items: list[Planned]) -> None:
     env = _kernel_env(await run.browser.ensure())
     finishing: set[asyncio.Task] = set()
     exports = asyncio.Semaphore(max(1, run.options.workers))
+    # guided proofs cost no kernel work and their making leaves the cores to Chromium: their PDFs get a
+    # limit of their own, twice the workers (bench.dossier measures it)
+    guided_exports = asyncio.Semaphore(2 * max(1, run.options.workers))
     timeout = float(run.campaign.timeouts["proof_s"])
     register = (lambda pid: run.work.register("kernel", pid)) if run.work is not None else None
 
     async def finish(item, proof_dir, result, t0, attempt, execute_s):
-        async with exports:
+        async with (guided_exports if item.guided else exports):
             await _finish(run, item, proof_dir, result, t0, attempt, execute_s)
 
     async def worker(n: int) -> None:
@@ -51,7 +54,9 @@ async def _local_workers(run: _Run, items: list[Planned]) -> None:
                 proof_dir, attempt = run.proof_dir(item.scenario.id), 1
                 try:
                     proof_dir, attempt = _prepare_proof_dir(run, item)
-                    if item.condition_met:
+                    if item.guided:   # made here, as justifications are: no kernel work but its captures
+                        result = await _guided(item, run.campaign, proof_dir, run.run_id, run.browser)
+                    elif item.condition_met:
                         nb = parameterize(item.scenario.notebook_path,
                                           _params(item, run.campaign, proof_dir, run.run_id))
                         endpoint = await run.browser.ensure()

@@ -3,7 +3,7 @@
 A worker starts the notebook with :func:`_params` in a kernel whose environment is :func:`_kernel_env`;
 once it stopped, :func:`_result_after` reads its result (ERREUR naming the step a killed or hung kernel
 was in). A proof whose condition is unmet runs no notebook: :func:`_not_applicable` files the
-justification instead. :func:`_finish` then completes the proof: result written, notebook stripped,
+justification instead; a guided proof runs no kernel either: :func:`_guided` makes it in this process. :func:`_finish` then completes the proof: result written, notebook stripped,
 PDF printed, secrets scrubbed, and its entry in the run's record.
 """
 from __future__ import annotations
@@ -102,6 +102,14 @@ def _result_after(planned: Planned, campaign: Campaign, proof_dir: Path, run_id:
     return result
 
 
+def _clear(proof_dir: Path) -> None:
+    """Remove what a first try on a browser that died meanwhile left in the proof's folder (its earlier
+    attempts stay)."""
+    for leftover in list(proof_dir.iterdir()):
+        if leftover.name != ATTEMPTS_DIR:
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+
 async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str, browser) -> dict:
     """Condition declared unmet: NON APPLICABLE, and the justification document (PDF and DOCX) filed in
     place of the proof (no notebook run). ERREUR with its cause when the documents cannot be written.
@@ -113,9 +121,7 @@ async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path,
                           started=started, finished=started)
     try:
         async def make(b):
-            for leftover in list(proof_dir.iterdir()):   # a first try on a browser that died meanwhile
-                if leftover.name != ATTEMPTS_DIR:
-                    shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+            _clear(proof_dir)
             return await produce(b, campaign, planned.requirement, planned.scenario, proof_dir, run_id)
         result.update(await with_browser(browser, make))
         result.update(verdict=NON_APPLICABLE, error=None)
@@ -134,6 +140,29 @@ async def _not_applicable(planned: Planned, campaign: Campaign, proof_dir: Path,
                   duration_s=round((finished - started).total_seconds(), 2))
     (proof_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return result
+
+
+async def _guided(planned: Planned, campaign: Campaign, proof_dir: Path, run_id: str, browser) -> dict:
+    """A guided proof, made in this process (no kernel): its captures through the run's Chromium, its
+    result and the notebook.ipynb record written in the proof's folder; ERREUR with its cause when it
+    cannot be made. ``browser``: the run's :class:`.chromium.RunBrowser` (restarted if it died)."""
+    from ..guided import produce
+
+    started = now_paris()
+    try:
+        async def make(b):
+            _clear(proof_dir)
+            return await produce(campaign, planned.requirement.id, proof_dir, run_id, b)
+        return await with_browser(browser, make)
+    except Exception as exc:  # noqa: BLE001 — the run goes on; this proof says why it could not be made
+        if isinstance(exc, OSError) and unwritable(exc):
+            raise            # the run folder itself: the session stops (resumable)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        result = error_result(campaign, planned.requirement, planned.scenario, run_id, kind="guided_error",
+                              message=f"preuve guidée impossible à produire : {type(exc).__name__}: {first}"[:400],
+                              started=started, finished=now_paris())
+        (proof_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        return result
 
 
 def _document(proof_dir: Path, result: dict) -> Path | None:

@@ -25,6 +25,14 @@ class Planned:
     requirement: catalog.Requirement
     scenario: catalog.Scenario
     condition_met: bool
+    guided: bool = False     # a guided proof (segur_helpers.guided), made in the segur run process
+
+
+def requirement_of(campaign: Campaign, rid: str) -> catalog.Requirement:
+    """The catalogue's requirement, or one made from the imported REM (a guided proof, a justification)."""
+    from ..dossier import requirement_for
+    entry = campaign.requirements.get(rid) or {}
+    return requirement_for(rid, campaign.rem(), entry.get("guided"))
 
 
 def _split(values) -> list[str]:
@@ -53,21 +61,22 @@ def plan(campaign: Campaign, only: list[str] | None = None, family: list[str] | 
                             key="--only")
         chosen = {k: v for k, v in chosen.items() if k in wanted}
     if families:
-        chosen = {k: v for k, v in chosen.items() if catalog.get(k).family in families}
+        chosen = {k: v for k, v in chosen.items() if requirement_of(campaign, k).family in families}
     if tags:
-        chosen = {k: v for k, v in chosen.items() if set(catalog.get(k).tags) & set(tags)}
+        chosen = {k: v for k, v in chosen.items() if set(requirement_of(campaign, k).tags) & set(tags)}
     if not chosen:
         what = "--family " + ",".join(families) if families else "--tag " + ",".join(tags)
         raise UserError("selects no requirement of the campaign; expected a family or tag of one of "
                         f"{', '.join(campaign.requirements)}", key=what)
     out = []
     for rid, entry in chosen.items():
-        req = catalog.get(rid)
+        req = requirement_of(campaign, rid)
+        guided = entry.get("guided") is not None
         for scen in req.scenarios:
-            if entry["condition_met"] and not scen.notebook_path.is_file():
+            if entry["condition_met"] and not guided and not scen.notebook_path.is_file():
                 raise UserError(f"notebook {scen.notebook_path} is missing; expected the scenario notebook",
                                 key=f"requirements.{rid}")
-            out.append(Planned(req, scen, entry["condition_met"]))
+            out.append(Planned(req, scen, entry["condition_met"], guided))
     return out
 
 
@@ -107,14 +116,28 @@ def schedule(items: list[Planned], measured: dict[str, float]) -> list[Planned]:
     return sorted(items, key=expected, reverse=True)
 
 
-def preflight(params_path: str | Path, only: list[str] | None = None, family=None, tags=None
+def preflight(params_path: str | Path, only: list[str] | None = None, family=None, tags=None, scope: str = "campaign"
               ) -> tuple[Campaign, list[Planned]]:
-    """All input checks, before anything is written. Raises UserError (one line)."""
+    """All input checks, before anything is written. Raises UserError (one line).
+
+    ``scope``: ``campaign`` (its requirements) or ``rem`` (the whole dossier: the campaign's requirements
+    too, and the run says how each requirement of the imported REM is covered and which are missing)."""
+    from ..guided_spec import check_roles
+
+    if scope not in ("campaign", "rem"):
+        raise UserError(f"{scope!r}; expected campaign or rem", key="--scope")
     campaign = load_campaign(params_path)
     for line in campaign.notices:
         print(line, file=sys.stderr)
+    if scope == "rem":
+        if campaign.rem() is None:
+            raise UserError("no REM imported for this campaign; expected a rem: catalogue (segur catalog import "
+                            "FILE.xlsx --campaign PARAMS)", file=str(params_path), key="--scope rem")
+        if only or family or tags:
+            raise UserError("--scope rem runs the whole dossier; expected no --only, --family or --tag with it",
+                            key="--scope rem")
     campaign.check_secrets_available()
-    load_driver_class(campaign.driver, file=str(params_path), complete=True)
+    check_roles(campaign, load_driver_class(campaign.driver, file=str(params_path), complete=True))
     planned = plan(campaign, only, family, tags)
     find_chromium()
     return campaign, planned

@@ -93,15 +93,19 @@ def _outcomes(run: _Run) -> list[Outcome]:
 
 
 def run_campaign(params_path: str | Path, *, outputs: Path | None = None, only: list[str] | None = None,
-                 family=None, tags=None, options: Options | None = None,
+                 family=None, tags=None, options: Options | None = None, scope: str = "campaign",
                  say: Callable[[str], None] = lambda s: print(s, flush=True)) -> tuple[Path, list[Outcome]]:
-    """Validate, then run every scenario in scope. Returns the run folder and the outcomes."""
-    campaign, planned = preflight(params_path, only, family, tags)
+    """Validate, then run every scenario in scope. Returns the run folder and the outcomes.
+
+    ``scope="rem"``: the whole dossier — the campaign's proofs, and the run accounts for every requirement
+    of the imported REM (``run.json``'s ``dossier``, the summary's Dossier sheet and coverage page)."""
+    campaign, planned = preflight(params_path, only, family, tags, scope)
     options = _options(options, campaign)
     outputs = Path(outputs) if outputs else default_outputs()
     run_id, run_dir = new_run_dir(outputs, campaign.name)
     work = RunWork(run_dir).acquire()
     record = _record_base(campaign, run_id, planned, options)
+    record["dossier_scope"] = scope
     started = now_paris().isoformat(timespec="seconds")
     record.update(started=started, status="running", _action="run", _session_started=started)
     try:

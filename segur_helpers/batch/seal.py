@@ -56,6 +56,11 @@ async def _seal(run: _Run, record: dict, status: str, planned: list[Planned]) ->
                   duration_s=round(sum(h["duration_s"] for h in history), 2),
                   counts=counts, remaining=remaining, proofs=entries)
     record.pop("seal_error", None)
+    if record.get("dossier_scope") == "rem":   # segur run --scope rem: every REM requirement accounted for
+        from ..dossier import classify
+        from ..dossier import record as dossier_record
+        rem = run.campaign.rem()
+        record["dossier"] = dossier_record(classify(rem, run.campaign), rem)
     if run.options.sign_key and run.options.sign_fingerprint:
         record["signature"] = {"algorithm": "openssl dgst -sha256", "public_key_sha256": run.options.sign_fingerprint}
     else:

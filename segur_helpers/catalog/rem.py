@@ -163,6 +163,9 @@ class RemRequirement:
     chapter_code: str | None = None
     parents: list[RemLink] = field(default_factory=list)
     children: list[RemLink] = field(default_factory=list)
+    # the product families a Squash version says it concerns (REQ_VERSION_CUF_SEGUR_REM, "DPI|PFI" →
+    # ["DPI", "PFI"]); empty when the workbook says nothing (then it concerns every product of the REM)
+    families: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,6 +189,7 @@ class RemRequirement:
             chapter_code=data.get("chapter_code"),
             parents=[RemLink.from_dict(x) for x in data.get("parents", [])],
             children=[RemLink.from_dict(x) for x in data.get("children", [])],
+            families=[str(x) for x in data.get("families") or []],
         )
 
     def scenario(self, number: int) -> RemScenario | None:
@@ -604,7 +608,7 @@ _SQUASH_OPTIONAL = (
     "ACTION PROJECT_NAME REQ_PATH REQ_ID REQ_VERSION_NUM REQ_VERSION_ID REQ_VERSION_STATUS "
     "REQ_VERSION_CATEGORY REQ_VERSION_CRITICALITY REQ_VERSION_CREATED_ON "
     "REQ_VERSION_LAST_MODIFIED_ON REQ_VERSION_CUF_SECTION REQ_VERSION_CUF_FONCTION "
-    "REQ_VERSION_CUF_PROFIL"
+    "REQ_VERSION_CUF_PROFIL REQ_VERSION_CUF_SEGUR_REM"
 ).split()
 
 _SQUASH = _Layout(
@@ -963,6 +967,7 @@ def _squash_requirement(best: _SquashVersion) -> RemRequirement:
         scenarios=[],
         criticality=_CRITICALITIES.get(criticality, criticality or None),
         profile=_optional(v.get("REQ_VERSION_CUF_PROFIL")),
+        families=[f.strip() for f in _cell_text(v.get("REQ_VERSION_CUF_SEGUR_REM")).split("|") if f.strip()],
         status=best.status or None,
         project=best.project or None,
         version=best.number or None,

@@ -269,6 +269,9 @@ class Driver:
     name = "abstract"
     accounts: Accounts | None = None
     mailbox: Mailbox | None = None
+    #: the browser sessions a guided proof's live capture may be taken in: role → who it is (French).
+    #: ``anonymous`` (a fresh context, nobody signed in) is always offered, by the toolkit itself.
+    session_roles: dict[str, str] = {}
 
     def __init__(self, ctx: DriverContext):
         self.ctx = ctx
@@ -278,6 +281,17 @@ class Driver:
 
     async def close(self) -> None:
         """Called once at the end, also after an error."""
+
+    async def session_page(self, role: str):
+        """FR: une page d'une session de navigation ouverte sous le rôle ``role`` (une clé de
+        ``session_roles`` : ``administrator``, ``professional``…), connectée, réutilisée d'un appel à
+        l'autre ; utilisée par les preuves guidées pour leurs captures en direct. Preuve : aucune par
+        elle-même (la preuve guidée ouvre l'adresse demandée et prend la capture).
+
+        EN: a page of a browser session opened as ``role`` (a key of ``session_roles``: ``administrator``,
+        ``professional``…), signed in, reused from call to call; guided proofs take their live captures in
+        it. Evidence: none itself (the guided proof opens the address asked and takes the capture)."""
+        raise NotImplementedError(f"{type(self).__name__} offers no browser session {role!r}")
 
     async def new_context(self):
         """A fresh browser context (its own cookies), with the toolkit's viewport and locale."""

@@ -71,8 +71,8 @@ def needs_of(campaign: Campaign) -> list[RequirementNeeds]:
     """Per requirement in scope (condition met): what its notebooks call, and what is left to manual steps."""
     out = []
     for rid, entry in campaign.requirements.items():
-        if not entry["condition_met"]:
-            continue
+        if not entry["condition_met"] or entry.get("guided") is not None:
+            continue   # a justification, or a guided proof (its sessions: guided_notes)
         req = catalog.get(rid)
         manual = set(entry.get("manual") or {})
         modules, functions, required, manual_calls = [], [], {}, {}
@@ -149,6 +149,15 @@ async def check_driver(campaign: Campaign, *, smoke: bool = True) -> Report:
                 for (cap, method), steps in sorted(need.manual.items()):
                     rr.lines.append(Line("manual", cap, method, steps, "step(s) marked manual in the campaign"))
                 report.requirements.append(rr)
+            for rid, entry in campaign.requirements.items():
+                spec = entry.get("guided")
+                if spec is not None:   # guided proof: the driver's sessions its live captures use
+                    roles = sorted({e.live["role"] for e in spec.elements if e.mode == "live"})
+                    rr = RequirementReport(rid, ["segur_helpers.guided"])
+                    rr.note = (f"guided proof, live captures in session(s) {', '.join(roles)} "
+                               f"(offered: anonymous, {', '.join(getattr(cls, 'session_roles', {})) or 'none'})"
+                               if roles else "guided proof, no live capture (files and attestations)")
+                    report.requirements.append(rr)
         finally:
             if driver is not None:
                 try:

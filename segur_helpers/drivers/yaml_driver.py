@@ -478,6 +478,13 @@ class YamlDriver(Driver):
     """A driver whose every action comes from the YAML map named by ``driver: yaml:PATH``."""
 
     name = "yaml"
+    # guided proofs' live captures: the administrator's session (the map's login), signed in once
+    session_roles = {"administrator": "l'administrateur, connecté par la section login de la carte"}
+
+    async def session_page(self, role: str):
+        if role == "administrator":
+            return await self.session("admin")
+        return await super().session_page(role)
 
     def __init__(self, ctx):
         super().__init__(ctx)
