@@ -113,8 +113,8 @@ def inside_target(url: str, target_url: str) -> str | None:
 
 def confined(base_dir: Path, value: str, allowed: tuple[Path, ...] = ()) -> Path | None:
     """``value`` (relative to the campaign's folder) resolved, symbolic links first, when it stays inside
-    that folder or one of the campaign's ``allowed_dirs`` (the rule of :func:`params.confined_path`)."""
-    from .params import confined_path
+    that folder or one of the campaign's ``allowed_dirs`` (the rule of :func:`.paths.confined_path`)."""
+    from .paths import confined_path
 
     try:
         return confined_path(value, base_dir=base_dir, allowed=allowed)

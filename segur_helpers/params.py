@@ -23,6 +23,7 @@ from . import catalog
 from .errors import UserError
 from .ids import OLD_IDS, normalize_requirement_id, renamed_notice
 from .paramschema import Problem
+from .paths import confined_path
 
 # key names that hold a secret: their value must be a reference env:NAME
 SECRET_KEYS = re.compile(r"(password|passwd|passphrase|passwort|secret|token|api_?key|apikey|private_?key|"
@@ -512,23 +513,6 @@ def _allowed_dirs(raw: dict, params: Path, shown: Path) -> tuple[Path, ...]:
                                                      "folder of the campaign's own files")
         out.append(folder)
     return tuple(out)
-
-
-def confined_path(value: str, *, base_dir: Path, allowed: tuple[Path, ...] = (), file: str | None = None,
-                  key: str = "", must_exist: str | None = None) -> Path:
-    """The file ``value`` names (relative to the params file's folder), symbolic links resolved, provided it
-    lies inside that folder or one of the campaign's ``allowed_dirs``; one :class:`UserError` line
-    otherwise (``must_exist``: what the file should be, when it must already exist)."""
-    p = Path(str(value)).expanduser()
-    p = (p if p.is_absolute() else base_dir / p).resolve()
-    roots = (base_dir.resolve(), *allowed)
-    if not any(p == r or p.is_relative_to(r) for r in roots):
-        raise UserError(f"{p} is outside the campaign's folder {roots[0]}; expected a file inside it or in a "
-                        "folder listed under allowed_dirs (symbolic links are resolved first)", file=file, key=key)
-    if must_exist and not p.is_file():
-        raise UserError(f"file not found: {p}; expected {must_exist} (paths are relative to the params file)",
-                        file=file, key=key)
-    return p
 
 
 def data_problems(requirement: "catalog.Requirement", data: dict, where: str, confine=None) -> list[Problem]:

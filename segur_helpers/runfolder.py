@@ -197,7 +197,7 @@ def _manifest_files(path: Path) -> dict[str, str]:
 
 def _campaign_public_key(record: dict) -> Path | None:
     """``signing.public_key`` of the run's campaign file, if it names one (read, not validated again)."""
-    from .params import confined_path
+    from .paths import confined_path
     from .yamlsafe import load_yaml
 
     params = Path(str(record.get("params_path") or ""))
