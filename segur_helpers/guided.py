@@ -42,7 +42,7 @@ from .evidence import DISPLAY_SINK, esc, hash_line, names_inside
 from .guided_spec import ANONYMOUS, MODE_FR, ElementSpec, GuidedSpec, confined, normalise_decision
 from .ids import normalize_requirement_id, safe_name
 from .params import Campaign, Secrets, load_campaign
-from .proof import Proof, check_reachable, default_outputs
+from .proof import Proof, check_reachable, default_outputs, interactive_run_id
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp"}
@@ -315,7 +315,7 @@ async def open_guided(campaign: str | Path | Campaign, requirement: str, *, run_
     scen = req.scenarios[0]
     interactive = not run_dir
     if not run_dir:
-        run_id = run_id or "interactive-" + now_paris().strftime("%Y%m%dT%H%M%S")
+        run_id = run_id or interactive_run_id(camp.name)
         run_dir = default_outputs() / camp.name / run_id / safe_name(scen.id)
     proof_dir = Path(run_dir)
     proof_dir.mkdir(parents=True, exist_ok=True)

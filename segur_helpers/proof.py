@@ -40,6 +40,18 @@ def default_outputs() -> Path:
     return Path(os.environ.get("SEGUR_OUTPUTS") or TOOLKIT_ROOT / "outputs")
 
 
+def interactive_run_id(campaign_name: str) -> str:
+    """``interactive-<Paris time>`` for a proof walked in JupyterLab; a second walk in the same second gets
+    ``-2``, ``-3``… so that nothing an earlier walk wrote is ever written over."""
+    base = "interactive-" + now_paris().strftime("%Y%m%dT%H%M%S")
+    folder = default_outputs() / campaign_name
+    run_id, n = base, 1
+    while (folder / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
 @dataclass
 class StepRecord:
     number: int
@@ -339,7 +351,7 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
         raise UserError(f"no scenario {scenario} for {req.id}", key="scenario")
     interactive = not run_dir
     if not run_dir:
-        run_id = run_id or "interactive-" + now_paris().strftime("%Y%m%dT%H%M%S")
+        run_id = run_id or interactive_run_id(camp.name)
         run_dir = default_outputs() / camp.name / run_id / safe_name(scen.id)
     proof_dir = Path(run_dir)
     proof_dir.mkdir(parents=True, exist_ok=True)

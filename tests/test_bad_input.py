@@ -523,7 +523,7 @@ CASES = {
     "yaml map missing": (setk("driver", "yaml:map.yaml"), [PARAMS, ": driver:", "map.yaml not found"]),
     "yaml map duplicate key": (yaml_map("accounts:\n  show: {url: /a}\n  show: {url: /b}\n"),
                                ["map.yaml", "show: duplicate key"]),
-    "yaml map unknown key": (yaml_map("accounts:\n  show: {url: /a, colour: red}\n"), ["map.yaml", "colour",
+    "yaml map unknown key": (yaml_map("accounts:\n  show: {steps: [{goto: /a}], colour: red}\n"), ["map.yaml", "colour",
                                                                                      "unknown key"]),
     "yaml map a list": (yaml_map("- login\n"), ["map.yaml", "expected a mapping"]),
     # -- command-line options -----------------------------------------------------------------------------

@@ -208,12 +208,12 @@ BAD = [
      "SSI/GEN.02.01.01: 'http://other.test/admin' is not a page of the target"),
     ("unknown role", _el(live={"role": "pharmacist", "url": "/admin", "outline": "h1"}),
      "SSI/GEN.02.01.01: unknown role 'pharmacist'; expected a session the driver 'demo' offers"),
-    ("bad decision", _el(file="shot.png", decision="ok"), "SSI/GEN.02.01.01: 'ok'; expected conforme or non conforme"),
+    ("bad decision", _el(file="shot.png", decision="ok"), "'ok'; expected conforme or non conforme"),
     ("two modes", _el(file="shot.png", attestation={"text": "x", "signatory": {"name": "A"}, "date": "2026-01-01"}),
      "one capture mode per element"),
     ("attestation in the future", _el(attestation={"text": "x", "signatory": {"name": "A"}, "date": "2999-01-01"}),
      "is in the future"),
-    ("unknown key", _el(fichier="shot.png"), "SSI/GEN.02.01.01: unknown key"),
+    ("unknown key", _el(fichier="shot.png"), "fichier: unknown key"),
 ]
 
 
@@ -223,9 +223,9 @@ def test_bad_guided_elements_are_refused_before_anything_runs(tmp_path, capsys, 
     from segur_helpers.catalog.rem import import_rem
     from segur_helpers.cli import main
 
-    rem_json = tmp_path / "rem.json"
-    import_rem(REM_XLSX, "HOP-DPI").save(rem_json)
     (tmp_path / "campaign").mkdir()
+    rem_json = tmp_path / "campaign" / "rem.json"   # a file the campaign names lives in its folder
+    import_rem(REM_XLSX, "HOP-DPI").save(rem_json)
     params = _bad_campaign(tmp_path / "campaign", rem_json, {"SSI/GEN.02": entry})
     outputs = tmp_path / "out"
     assert main(["run", str(params), "--outputs", str(outputs)]) == 2
@@ -296,9 +296,12 @@ def test_jupyterlab_walk_asks_the_missing_evidence_and_decision(tmp_path, monkey
     assert result["verdict"] == "CONFORME", [c for c in result["checks"] if not c["passed"]]
     assert [e["mode"] for e in result["guided"]["elements"]] == ["file", "attestation"]
     assert result["run_id"].startswith("interactive-")
+    first_run = result["run_id"]
     # a decision other than conforme / non conforme is asked again, then left undecided: never CONFORME
     result = walk(["peut-être", "oui", "bof", "", "non conforme", "Pas de session cette année."])
     failed = [c["label"] for c in result["checks"] if not c["passed"]]
-    assert result["verdict"] == "NON CONFORME"
+    assert result["verdict"] == "NON CONFORME", [c for c in result["checks"] if not c["passed"]]
+    # a second walk in the same second never writes into the first one's folder
+    assert result["run_id"] != first_run
     assert failed == ["SSI/GEN.02.01.01 — décision de l'opérateur", "SSI/GEN.02.01.02 — élément de preuve manquant",
                       "SSI/GEN.02.01.02 — décision de l'opérateur"]

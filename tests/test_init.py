@@ -118,6 +118,7 @@ def test_skeleton_driver_runs_once_a_capability_is_written(tmp_path, demo_stack)
     data = yaml.safe_load(params.read_text(encoding="utf-8"))
     data["target"] = {"url": stack.url, "admin": {"username": "admin", "password": "env:DPI_ADMIN_PASSWORD"}}
     data["mailbox"]["path"] = str(stack.maildir)
+    data["allowed_dirs"] = [str(stack.workdir)]   # the test target's Maildir lives outside the vendor's folder
     data["driver"] = "filled_driver:FilledDriver"
     # the demo DPI's login form, described in driver_settings as any product's would be
     data["driver_settings"] = {"login_path": "/login", "username_field": "#username", "password_field": "#password",
