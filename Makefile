@@ -1,6 +1,6 @@
 # segur-proofs — the two commands of the README:
 #   make demo   runs the demo campaign against the embedded demo DPI and prints the PDF's path
-#   make test   runs the tests (the same command .ci/run runs)
+#   make test   runs the tests (the same command .ci/run runs); make test-fast the unit and contract tests
 # Both set up what they need first (virtual environment, pinned packages, Debian chromium).
 
 VENV ?= .venv
@@ -16,7 +16,7 @@ SMS_PORT ?= 8769
 PSC_PORT ?= 8770
 PAM_PORT ?= 2575
 
-.PHONY: setup demo demo-dossier demo-justification test lab clean-demo
+.PHONY: setup demo demo-dossier demo-justification test test-fast lab clean-demo
 
 setup:
 	@./scripts/bootstrap.sh
@@ -36,9 +36,18 @@ demo: setup
 	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) --pam-port $(PAM_PORT) -- \
 	  $(BIN)/segur run params/demo.yaml
 
+# Tests run in parallel (pytest-xdist): end-to-end tests wait on servers, mail and kernels as much as they
+# compute, so 4 workers on 2 cores finish sooner than 2. --dist loadfile keeps a module's tests on one
+# worker, so a module's shared fixture (the demo campaign's one run, the demo dossier) is made once.
+TEST_WORKERS ?= 4
 test:
 	@BOOTSTRAP_TEST=1 ./scripts/bootstrap.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The inner loop: unit and contract tests only (no demo target, notebook kernel or Chromium), ≤ 90 s.
+test-fast:
+	@BOOTSTRAP_TEST=1 ./scripts/bootstrap.sh
+	$(BIN)/python -m pytest -m "not e2e and not slow" -n 2
 
 # JupyterLab on the notebooks, with the demo target running (Ctrl-C stops both).
 lab: setup

@@ -29,6 +29,48 @@ ADMIN_PASSWORD = "pw-" + secrets.token_urlsafe(18)
 os.environ[PASSWORD_ENV] = ADMIN_PASSWORD
 
 
+# -- test tiers -------------------------------------------------------------------------------------------
+# `make test-fast` runs the unit and contract tests (`-m "not e2e and not slow"`); `make test` runs all.
+# A test is end to end (`e2e`) when it starts the demo target, a notebook kernel or Chromium: every test
+# that takes the `demo_stack` fixture is marked so here, and those below, which run notebooks without it.
+E2E_WITHOUT_DEMO_STACK = {
+    # every module named test_*_e2e is end to end as a whole, as is
+    "test_demo_campaign": None,    # None: the whole module (its fixture runs the whole demo campaign)
+    "test_batch": None,            # (synthetic campaigns run through papermill)
+    "test_faults": None,
+    "test_verify_tamper": None,    # its fixture seals a real run
+    "test_justify": None,          # justification runs (PDF and Word through Chromium)
+    "test_dossier": {"test_dossier_run_covers_every_requirement_and_counts_the_missing",
+                     "test_guided_proof_in_each_capture_mode",
+                     "test_guided_proof_never_conforme_with_an_absent_element_a_negative_decision_or_a_missing_one",
+                     "test_dossier_in_summary_coverage_and_bundle",
+                     "test_jupyterlab_walk_asks_the_missing_evidence_and_decision"},
+    "test_yaml_driver": {"test_bad_map_is_one_line_naming_map_and_key"},          # refused by a real run
+    # as heavy: compiling ANS's schematron from its source (about 20 s on one core)
+    "test_cda_ans": {"test_compiled_schematron_is_cached_per_checkout_and_commit"},
+}
+
+
+# Under `make test` (pytest-xdist, --dist loadfile) modules are handed to workers in collection order: the
+# longest go first so that none of them starts last and keeps the run waiting alone (measured durations).
+LONGEST_FIRST = ("test_isolation", "test_spa_e2e", "test_demo_campaign", "test_psc_e2e", "test_driver_check_truth",
+                 "test_dossier", "test_batch", "test_faults", "test_ie32_e2e", "test_dmp_e2e", "test_pam_e2e",
+                 "test_yaml_driver", "test_iam87_94_e2e", "test_dmp_feeding_e2e", "test_cda_ans")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)   # stable: within a module, and among the others, the order is unchanged
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        names = E2E_WITHOUT_DEMO_STACK.get(module, ())
+        if ("demo_stack" in getattr(item, "fixturenames", ()) or module.endswith("_e2e") or
+                (module in E2E_WITHOUT_DEMO_STACK and (names is None or item.originalname in names))):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture
 def admin_password() -> str:
     return ADMIN_PASSWORD

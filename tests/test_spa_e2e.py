@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, campaign_dict, run_segur
+from conftest import ROOT, run_segur
 
 REQUIREMENTS = ("SSI/IE.31", "SSI/IE.32", "SSI/IAM.87", "SSI/IAM.94")
 
@@ -44,11 +44,13 @@ def test_spa_yaml_campaign_gives_the_python_driver_verdicts(tmp_path, write_para
                                                             defect):
     defects = [defect] if defect else []
     spa = demo_stack(defects=defects, ui="spa")
-    classic = demo_stack(defects=defects)
     only = REQUIREMENTS if defect is None else (DEFECTS[defect],)
     got, results, proc = verdicts(tmp_path, write_params, spa_campaign(spa.url, spa.maildir, only), "spa")
-    expected, _, _ = verdicts(tmp_path, write_params, campaign_dict(classic.url, classic.maildir, only=only), "classic")
-    assert expected == {r: ("NON CONFORME" if defect and r == DEFECTS[defect] else "CONFORME") for r in only}
+    # the Python demo driver's verdicts on the classic UI, each proven by its own end-to-end test
+    # (test_ie31_e2e, test_ie32_e2e including -sms, test_iam87_94_e2e, test_demo_campaign): CONFORME when
+    # compliant, NON CONFORME for the requirement a defect breaks. Running the classic UI again here cost
+    # half of this module's time and proved nothing those tests do not.
+    expected = {r: ("NON CONFORME" if defect and r == DEFECTS[defect] else "CONFORME") for r in only}
     assert got == expected, (proc.stdout[-2000:], proc.stderr[-2000:])
     for r in results.values():
         assert r["driver"] == "yaml:" + str(ROOT / "params" / "demo-spa-map.yaml")
