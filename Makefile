@@ -21,28 +21,35 @@ PAM_PORT ?= 2575
 setup:
 	@./scripts/bootstrap.sh
 
-# The demo administrator password is a fresh random value unless you export one: it lives only in
-# the environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD).
-# The demo directory (slapd, LDAPS), identity provider (OpenID Connect) and Pro Santé Connect stand-in get
-# their passwords the same way.
+# The demo target's passwords are fresh random values unless you export them: they live only in the
+# environment of the demo target and of the kernel (params say env:DEMO_DPI_ADMIN_PASSWORD …): the demo
+# DPI's administrator, the directory (slapd, LDAPS), the identity provider (OpenID Connect) and the Pro
+# Santé Connect stand-in.
+NEW_SECRET = $$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')
+DEMO_SECRETS = DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$(NEW_SECRET)}" \
+	DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$(NEW_SECRET)}" \
+	DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$(NEW_SECRET)}" \
+	DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$(NEW_SECRET)}" \
+	DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$(NEW_SECRET)}" \
+	DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$(NEW_SECRET)}"
+# The whole demo target on make demo's fixed ports (params/demo*.yaml name them), then the command after --.
+DEMO_STACK = $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) \
+	--sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) --with-ldap --ldap-port $(LDAP_PORT) \
+	--with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) --pam-port $(PAM_PORT) --
+
 demo: setup
-	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) --pam-port $(PAM_PORT) -- \
+	@$(DEMO_SECRETS) $(DEMO_STACK) \
 	  $(BIN)/segur run params/demo.yaml
 
-# Tests run in parallel (pytest-xdist): end-to-end tests wait on servers, mail and kernels as much as they
-# compute, so 4 workers on 2 cores finish sooner than 2. --dist loadfile keeps a module's tests on one
-# worker, so a module's shared fixture (the demo campaign's one run, the demo dossier) is made once.
+# Tests run in parallel (pytest-xdist, 4 workers on 2 cores: end-to-end tests also wait on servers, mail and
+# kernels; the serial run took 35 min, this one about 21, README « Tests »). --dist loadfile keeps a module's tests on one
+# worker, so a module's shared fixture (the demo campaign's one run, the demo dossier) is made once;
+# --no-loadscope-reorder hands modules out in collection order, longest first (tests/conftest.py), instead
+# of xdist's default, most tests first, which started the 5-campaign isolation test last.
 TEST_WORKERS ?= 4
 test:
 	@BOOTSTRAP_TEST=1 ./scripts/bootstrap.sh
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The inner loop: unit and contract tests only (no demo target, notebook kernel or Chromium), ≤ 90 s.
 test-fast:
@@ -51,14 +58,7 @@ test-fast:
 
 # JupyterLab on the notebooks, with the demo target running (Ctrl-C stops both).
 lab: setup
-	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) --pam-port $(PAM_PORT) -- \
+	@$(DEMO_SECRETS) $(DEMO_STACK) \
 	  $(BIN)/python -m segur_helpers.cli lab params/demo.yaml
 
 clean-demo:
@@ -75,12 +75,5 @@ REM ?= ../shared/rem/export_full.xlsx
 demo-dossier: setup
 	@test -f params/demo-dossier.rem.json || { test -f "$(REM)" && $(BIN)/segur catalog import "$(REM)" --campaign params/demo-dossier.yaml; } || \
 	  { echo "error: params/demo-dossier.rem.json missing; expected make demo-dossier REM=path/to/REM.xlsx (a Squash export holding REM HOP-DPI)" >&2; exit 2; }
-	@DEMO_DPI_ADMIN_PASSWORD="$${DEMO_DPI_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_LDAP_ADMIN_PASSWORD="$${DEMO_LDAP_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_OIDC_USER_PASSWORD="$${DEMO_OIDC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_OIDC_ADMIN_PASSWORD="$${DEMO_OIDC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_PSC_USER_PASSWORD="$${DEMO_PSC_USER_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	 DEMO_PSC_ADMIN_PASSWORD="$${DEMO_PSC_ADMIN_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}" \
-	  $(BIN)/python -m demo_dpi.stack --dir $(DEMO_DIR) --port $(DEMO_PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT) --dmp-port $(DMP_PORT) --dmp-control-port $(DMP_CONTROL_PORT) \
-	  --with-ldap --ldap-port $(LDAP_PORT) --with-oidc --oidc-port $(OIDC_PORT) --with-psc --psc-port $(PSC_PORT) -- \
+	@$(DEMO_SECRETS) $(DEMO_STACK) \
 	  $(BIN)/segur run params/demo-dossier.yaml --scope rem

@@ -169,7 +169,9 @@ class DemoStack:
         self.procs.append(proc)
         return proc
 
-    def start(self, timeout: float = 20.0) -> "DemoStack":
+    def start(self, timeout: float = 60.0) -> "DemoStack":
+        # one deadline for every process of the stack (directory, providers, DMP, web, admission feed); on a
+        # loaded machine (tests in parallel: load average 10 on 2 cores) 20 s was not always enough.
         self.workdir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout
         import secrets

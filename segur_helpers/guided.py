@@ -40,9 +40,9 @@ from .drivers.base import MailMessage, View
 from .errors import UserError
 from .evidence import DISPLAY_SINK, esc, hash_line, names_inside
 from .guided_spec import ANONYMOUS, MODE_FR, ElementSpec, GuidedSpec, confined, normalise_decision
-from .ids import normalize_requirement_id, safe_name
+from .ids import normalize_requirement_id
 from .params import Campaign, Secrets, load_campaign
-from .proof import Proof, check_reachable, default_outputs, interactive_run_id
+from .proof import Proof, check_reachable, proof_folder
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp"}
@@ -314,12 +314,8 @@ async def open_guided(campaign: str | Path | Campaign, requirement: str, *, run_
     req = dossier.requirement_for(rid, rem, spec)
     scen = req.scenarios[0]
     interactive = not run_dir
-    if not run_dir:
-        run_id = run_id or interactive_run_id(camp.name)
-        run_dir = default_outputs() / camp.name / run_id / safe_name(scen.id)
-    proof_dir = Path(run_dir)
-    proof_dir.mkdir(parents=True, exist_ok=True)
-    proof = GuidedProof(camp, req, scen, proof_dir, run_id or proof_dir.parent.name, Secrets(), spec)
+    proof_dir, run_id = proof_folder(camp.name, scen.id, run_dir, run_id)
+    proof = GuidedProof(camp, req, scen, proof_dir, run_id, Secrets(), spec)
     proof.interactive = interactive
     proof.recorder.show(cover_card(proof.cover()), tags=("segur-live",))
     proof.recorder.show(rem_card(proof.cover(), spec), tags=("segur-live",))

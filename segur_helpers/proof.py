@@ -52,6 +52,17 @@ def interactive_run_id(campaign_name: str) -> str:
     return run_id
 
 
+def proof_folder(campaign_name: str, scenario_id: str, run_dir, run_id: str | None) -> tuple[Path, str]:
+    """The proof's folder and run id: the batch's ``run_dir`` as given, else (JupyterLab) a fresh
+    ``outputs/<campaign>/interactive-<time>/<scenario>/``. The folder exists on return."""
+    if not run_dir:
+        run_id = run_id or interactive_run_id(campaign_name)
+        run_dir = default_outputs() / campaign_name / run_id / safe_name(scenario_id)
+    proof_dir = Path(run_dir)
+    proof_dir.mkdir(parents=True, exist_ok=True)
+    return proof_dir, run_id or proof_dir.parent.name
+
+
 @dataclass
 class StepRecord:
     number: int
@@ -350,13 +361,9 @@ async def open_proof(campaign: str | Path, requirement: str, *, run_dir: str | P
     if scen is None:
         raise UserError(f"no scenario {scenario} for {req.id}", key="scenario")
     interactive = not run_dir
-    if not run_dir:
-        run_id = run_id or interactive_run_id(camp.name)
-        run_dir = default_outputs() / camp.name / run_id / safe_name(scen.id)
-    proof_dir = Path(run_dir)
-    proof_dir.mkdir(parents=True, exist_ok=True)
+    proof_dir, run_id = proof_folder(camp.name, scen.id, run_dir, run_id)
     secrets = Secrets()
-    proof = Proof(camp, req, scen, proof_dir, run_id or proof_dir.parent.name, secrets)
+    proof = Proof(camp, req, scen, proof_dir, run_id, secrets)
     proof.interactive = interactive
     from .report import cover_card
     proof.recorder.show(cover_card(proof.cover()), tags=("segur-live",))
