@@ -58,13 +58,17 @@ LONGEST_FIRST = ("test_isolation", "test_spa_e2e", "test_demo_campaign", "test_p
                  "test_yaml_driver", "test_iam87_94_e2e", "test_dmp_feeding_e2e", "test_cda_ans")
 
 
+def _module(item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+
+
 def pytest_collection_modifyitems(config, items):
     def rank(item):
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
     items.sort(key=rank)   # stable: within a module, and among the others, the order is unchanged
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         names = E2E_WITHOUT_DEMO_STACK.get(module, ())
         if ("demo_stack" in getattr(item, "fixturenames", ()) or module.endswith("_e2e") or
                 (module in E2E_WITHOUT_DEMO_STACK and (names is None or item.originalname in names))):
