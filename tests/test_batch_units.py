@@ -1,4 +1,5 @@
-"""Units of the batch's helpers: print-ready screenshots, staleness across runs, scheduler address."""
+"""Units of the batch's helpers: print-ready screenshots, the HTML exporter kept per thread, staleness across
+runs, scheduler address."""
 from __future__ import annotations
 
 import base64
@@ -204,3 +205,33 @@ def test_catalogue_scheduling_fields_are_checked():
         e["scenarios"][0].update(bad)
         with pytest.raises(ValueError, match=next(iter(bad))):
             _parse({"A/X.01": e})
+
+
+def test_a_threads_exporter_renders_every_notebook_as_a_new_one_would():
+    """The proof export keeps one nbconvert exporter per thread (its templates compile once): reusing it
+    must not carry anything from one proof to the next, and another thread gets its own."""
+    import threading
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from segur_helpers.export import _exporter, _new_exporter, notebook_body_html
+
+    def notebook(title: str, card: str, hidden: str) -> nbformat.NotebookNode:
+        params = new_code_cell(f"secret_ref = '{hidden}'", metadata={"tags": ["parameters"]})
+        shown = new_code_cell("show()", outputs=[new_output("display_data", data={"text/html": card})])
+        live = new_code_cell("live()", outputs=[new_output("display_data", data={"text/html": f"<p>{hidden}</p>"},
+                                                           metadata={"tags": ["segur-live"]})])
+        return new_notebook(cells=[params, new_markdown_cell(f"# {title}\n\nUn *paragraphe*."), shown, live],
+                            metadata={"language_info": {"name": "python"}})
+
+    nbs = [notebook("Preuve A", "<div class='segur-card'>carte A</div>", "cache-A"),
+           notebook("Preuve B", "<table><tr><td>carte B</td></tr></table>", "cache-B")]
+    fresh = [_new_exporter().from_notebook_node(nb)[0] for nb in nbs]
+    assert all("cache-" not in html for html in fresh) and "carte A" in fresh[0] and "carte B" in fresh[1]
+    assert [notebook_body_html(nb) for nb in nbs + nbs[::-1]] == fresh + fresh[::-1]
+    mine, other = _exporter(), []
+    worker = threading.Thread(target=lambda: other.append(_exporter()))
+    worker.start()
+    worker.join()
+    assert other[0] is not mine and _exporter() is mine
