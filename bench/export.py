@@ -62,15 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", nargs="?", type=Path, help="a finished run folder (default: newest outputs/demo/*)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
-    run = args.run
+    run = args.run or max((p for p in (ROOT / "outputs" / "demo").glob("*") if (p / "run.json").is_file()),
+                          key=lambda p: p.stat().st_mtime, default=None)
     if run is None:
-        runs = sorted((p for p in (ROOT / "outputs" / "demo").glob("*") if (p / "run.json").is_file()),
-                      key=lambda p: p.stat().st_mtime) if (ROOT / "outputs" / "demo").is_dir() else []
-        if not runs:
-            print("bench.export: no run under outputs/demo/: expected a finished run (make demo makes one)",
-                  file=sys.stderr)
-            return 2
-        run = runs[-1]
+        print("bench.export: no run under outputs/demo/: expected a finished run (make demo makes one)",
+              file=sys.stderr)
+        return 2
     proofs = _proofs(run) if run.is_dir() else []
     if not proofs:
         print(f"bench.export: {run}: expected a run folder holding notebook proofs", file=sys.stderr)

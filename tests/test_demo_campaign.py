@@ -119,8 +119,7 @@ def pdftotext(path: Path) -> str:
 
 def test_demo_campaign_is_all_conforme(campaign):
     run, text, proc, used = campaign[:4]
-    record = json.loads((run / "run.json").read_text(encoding="utf-8"))
-    verdicts = {p["scenario"]: p["verdict"] for p in record["proofs"]}
+    verdicts = verdicts_of(run)
     in_scope = yaml.safe_load(text)["requirements"]
     assert len(verdicts) >= len(in_scope)
     assert set(verdicts.values()) == {"CONFORME"}, (verdicts, proc.stdout[-3000:], proc.stderr[-3000:])
