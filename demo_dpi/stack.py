@@ -69,7 +69,8 @@ def free_port() -> int:
     ``bind(("127.0.0.1", 0))`` alone is not enough. The port is free again as soon as the probe socket
     closes, and the server that will listen on it starts a second or more later. In that window the
     kernel may give the same port to the next caller: a stack's nine draws held a duplicate in 0.28 % of
-    20,000 tries, and the tests start about a hundred stacks on four workers. So each port handed out is
+    20,000 tries, and `make test` starts some 75 stacks on four workers (about one run in ten would then
+    see a stack fail to start, its DPI's health check answered by its SMS gateway). So each port handed out is
     remembered by this process and reserved, for RESERVED_S seconds, by a file in PORTS_DIR that other
     processes see; a port already reserved is skipped. Once a server listens, the kernel itself never
     hands its port out again.
