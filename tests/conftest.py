@@ -54,8 +54,8 @@ E2E_WITHOUT_DEMO_STACK = {
 # Under `make test` (pytest-xdist, --dist loadfile) modules are handed to workers in collection order: the
 # longest go first so that none of them starts last and keeps the run waiting alone (measured durations).
 LONGEST_FIRST = ("test_demo_campaign", "test_spa_e2e", "test_psc_e2e",
-                 "test_dossier", "test_batch", "test_faults", "test_ie32_e2e", "test_dmp_e2e", "test_pam_e2e",
-                 "test_yaml_driver", "test_iam87_94_e2e", "test_dmp_feeding_e2e", "test_cda_ans")
+                 "test_dossier", "test_batch", "test_faults", "test_yaml_driver", "test_ie32_e2e", "test_dmp_e2e",
+                 "test_pam_e2e", "test_iam87_94_e2e", "test_dmp_feeding_e2e", "test_cda_ans")
 
 
 def _module(item) -> str:

@@ -59,6 +59,55 @@ def test_yaml_driver_gives_the_python_driver_verdicts(tmp_path, write_params, de
             assert admin_password.encode() not in f.read_bytes(), f
 
 
+DOCUMENTS = ("DMP/CONF.04", "MSS/CONF.16")
+
+
+@pytest.mark.parametrize("defects", [(), DOCUMENTS], ids=["compliant", "defects"])
+def test_classic_map_drives_documents_as_the_python_driver_does(tmp_path, write_params, demo_stack, defects):
+    """The map's documents section: write, save, validate, download the CDA, send through MSSanté; the same
+    verdicts, checks and evidence as the Python demo driver, compliant and under both documents' defects."""
+    stack = demo_stack(defects=defects)
+    if not defects:     # driver check runs the documents actions' first steps that change nothing
+        check = run_segur("driver", "check", str(write_params(yaml_campaign(stack.url, stack.maildir, DOCUMENTS),
+                                                               "check.yaml")))
+        assert check.returncode == 0, check.stdout + check.stderr
+        smoke = next(line for line in check.stdout.splitlines() if line.startswith("smoke    documents:"))
+        for said in ("open_new: steps 1-2 ran", "show: step 1 needs {id}, given only by a run",
+                     "documentation_entry: steps 1-2 ran"):
+            assert said in smoke, smoke
+    proc_py, py = outcomes(tmp_path, write_params, campaign_dict(stack.url, stack.maildir, DOCUMENTS), "python")
+    proc_ym, ym = outcomes(tmp_path, write_params, yaml_campaign(stack.url, stack.maildir, DOCUMENTS), "yaml")
+    expected = "NON CONFORME" if defects else "CONFORME"
+    assert {r: py[r]["verdict"] for r in DOCUMENTS} == dict.fromkeys(DOCUMENTS, expected), proc_py.stdout
+    assert {r: ym[r]["verdict"] for r in DOCUMENTS} == dict.fromkeys(DOCUMENTS, expected), proc_ym.stdout + proc_ym.stderr
+    assert proc_ym.returncode == proc_py.returncode
+    for r in DOCUMENTS:
+        assert ym[r]["driver"].startswith("yaml:") and py[r]["driver"] == "demo"
+        checks = lambda res: [(c["step"], c["label"], c["passed"]) for c in res["checks"]]  # noqa: E731
+        assert checks(ym[r]) == checks(py[r]), r
+        kinds = lambda res: [(e["step"], e["kind"]) for e in res["evidence"]]  # noqa: E731
+        assert kinds(ym[r]) == kinds(py[r]), r
+    # the CDA kept is the file the user downloads, byte for byte what the target serves
+    cda = next((tmp_path / "out-yaml").rglob("*-document-*-cda.xml"))
+    doc_id = cda.name.split("-document-")[1].split("-")[0]
+    served = urllib_get_as_admin(stack, f"/documents/{doc_id}/cda.xml")
+    assert cda.read_bytes() == served
+
+
+def urllib_get_as_admin(stack, path: str) -> bytes:
+    """GET a page of the demo DPI as its administrator (a session of its own, through the login form)."""
+    import http.cookiejar
+    import os
+    import urllib.parse
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = urllib.parse.urlencode({"username": "admin", "password": os.environ["DEMO_DPI_ADMIN_PASSWORD"]})
+    opener.open(stack.url + "/login", data=form.encode())
+    with opener.open(stack.url + path) as response:
+        return response.read()
+
+
 def test_classic_map_drives_contact_changes_and_the_account_review(tmp_path, write_params, demo_stack):
     stack = demo_stack()
     only = ("SSI/IE.32", "SSI/IAM.87", "SSI/IAM.94")
@@ -140,6 +189,20 @@ def test_driver_check_names_actions_the_map_lacks(tmp_path, write_params):
     assert len(missing) == 1 and "accounts.verify" in missing[0] and "not mapped in YamlAccounts" in missing[0]
 
 
+def test_driver_check_on_documents_names_what_only_a_python_driver_gives(tmp_path, write_params):
+    params = write_params(campaign_dict("http://127.0.0.1:9", tmp_path / "m", ("DMP/CONF.04", "MSS/CONF.16",
+                                                                               "HOP VA 1.06"), driver=f"yaml:{MAP}"))
+    proc = run_segur("driver", "check", str(params), "--no-smoke")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    ok = {w[1] for w in lines if len(w) > 1 and w[0] == "ok"}
+    assert {"documents.open_new", "documents.save", "documents.validate", "documents.show", "documents.fetch_cda",
+            "documents.send_mss", "documents.documentation_entry"} <= ok, proc.stdout
+    missing = [line for line in proc.stdout.splitlines() if line.strip().startswith("MISSING")]
+    assert len(missing) == 1 and "documents.open_documentation" in missing[0], proc.stdout
+    assert "no YAML adapter" in missing[0] and "Python driver" in missing[0], missing[0]
+
+
 def test_driver_check_runs_each_actions_first_side_effect_free_steps(tmp_path, write_params, demo_stack):
     stack = demo_stack()
     good = write_params(yaml_campaign(stack.url, stack.maildir), "good.yaml")
@@ -184,6 +247,10 @@ def test_step_language_validation_messages():
     assert "steps[1].extract.pattern: invalid regular expression" in message(
         [{"extract": {"from": "{x}", "pattern": "(", "as": "y"}}])
     assert "steps[2].timeout_s" in message([{"click": "#a"}, {"click": "#b", "timeout_s": 0}])
+    assert message([{"select": {"#t": {"index": 2}}}]) == ("m.yaml: accounts.create.steps[1].select.#t: expected an "
+                                                            "option's label, {label: LABEL} or {value: VALUE}")
+    assert "steps[1].select.#t.value: expected a value, got list" in message([{"select": {"#t": {"value": [1]}}}])
+    validate_steps([{"select": {"#a": "Médecin", "#b": {"value": "{code}"}, "#c": {"label": "{type}"}}}], "m.yaml", "k")
     validate_steps([{"goto": "/x"}, {"dialog": {"accept": True, "fill": "{v}", "as": "q"}}, {"click": "#b"},
                     {"response": {"url": "/api/x", "method": "POST", "status": [200, 201], "do": [{"click": "#c"}],
                                   "json": {"id": "a.b"}, "headers": {"loc": "Location"}}},

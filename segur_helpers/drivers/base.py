@@ -170,6 +170,10 @@ class Capability(abc.ABC):
         """Names of this capability's methods that this implementation cannot perform (default none)."""
         return set()
 
+    def unsupported_reason(self, method: str) -> str:
+        """Why ``method`` (one of :meth:`unsupported`) cannot be performed, for ``segur driver check``."""
+        return "not mapped"
+
     @classmethod
     def interface(cls) -> type["Capability"]:
         """The documented interface this class implements (the first subclass of Capability in its MRO)."""

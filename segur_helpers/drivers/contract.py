@@ -60,6 +60,6 @@ def missing_method(capability: Capability, method: str) -> str | None:
     if getattr(attr, "__segur_todo__", False):
         return "TODO (segur init skeleton)"
     if method in capability.unsupported():
-        return "not mapped"
+        return capability.unsupported_reason(method)
     return None
 

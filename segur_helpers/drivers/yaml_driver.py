@@ -45,12 +45,25 @@ What each action receives (its inputs, usable as ``{name}``) and what its ``resu
 | ``account_review.account_count`` | — | ``highlight``, ``observed``, ``count`` |
 | ``account_review.documentation`` | ``how`` (``export`` or ``request``) | ``highlight``, ``observed`` |
 | ``account_review.to_frame`` | (the extract) | no steps: ``format: csv``, ``separator``, ``encoding``, ``columns`` |
+| ``documents.open_new`` | the document: ``patient`` (INS), ``type``, ``title``, ``content``, ``author.nom``, ``author.prenom``, ``author.rpps`` | ``highlight``, ``observed``, ``send_to_dmp`` |
+| ``documents.save`` | the same document (the form ``open_new`` left on the page) | ``id`` (required), ``patient``, ``title``, ``type``, ``unique_id`` |
+| ``documents.show`` | the document: ``id``, ``patient``, ``title``, ``type``, ``unique_id``; ``focus`` (``status`` or ``dmp``) | ``highlight``, ``observed``, ``status``, ``validated``, ``can_validate``, ``dmp_state``, ``dmp_text`` |
+| ``documents.validate``, ``cancel_dmp_send`` | the document | as ``show`` |
+| ``documents.send_mss`` | the document, ``to`` | as ``show`` |
+| ``documents.fetch_cda`` | the document | ``cda`` (required: a ``download`` kept) |
+| ``documents.documentation_entry`` | — | ``highlight``, ``observed`` |
 
 ``highlight`` is the selector of the element a reviewer looks at (outlined on the screenshot); ``observed``
 defaults to its text. A true/false result is ``{value: TEMPLATE, matches: REGEX}`` (or ``true``/``false``).
-The mailbox and the SMS store are the params' ``mailbox:`` and ``sms:`` sections, as for every driver. Capabilities not listed need a
-Python driver (patients and documents return readings of whole screens — counts per document type,
-lists of identifiers — that a map of selectors does not express well).
+``dmp_state`` is one of ``none``, ``requested``, ``scheduled``, ``queued``, ``sent``, ``cancelled``, ``failed``
+(a ``set: {switch: …}`` maps the product's own states to these). The mailbox and the SMS store are the
+params' ``mailbox:`` and ``sms:`` sections, as for every driver.
+
+What needs a Python driver: ``documents.open_documentation`` (the documentation's stages and actors,
+read as a list of sections) and the capabilities not listed. Patients, DMP links and the others return
+readings of whole screens (counts per document type, lists of DMP identifiers, a map of local copies)
+or talk to services other than the browser, which a map of selectors does not express well; ``segur
+driver check`` names each such method "no YAML adapter" or "no … capability".
 """
 from __future__ import annotations
 
@@ -65,6 +78,7 @@ from ..errors import UserError
 from .account_review import AccountReview, CountView, Extract, RequestView
 from .base import AccountRef, Accounts, AccountView, Driver, MailMessage, Verification, VerificationView, View
 from .contact import ContactChanges, ContactView
+from .documents import DocumentFormView, DocumentRef, Documents, DocumentView
 from .mailboxes import mailbox_from_params
 from .sms import sms_from_params
 from .yaml_language import MapStepError, NeedsValue, Runner, first_selector, validate_steps
@@ -86,6 +100,8 @@ class Method:
 
 VERIFY = Method(result=VIEW | {"accepted": "bool"})
 CONTACT = Method(result=VIEW | {"active_email": "text", "active_verified": "bool", "pending_email": "text"})
+DOCUMENT = Method(result=VIEW | {"status": "text", "validated": "bool", "can_validate": "bool", "dmp_state": "text",
+                                 "dmp_text": "text"})
 ADAPTED: dict[str, dict[str, Method]] = {
     "accounts": {
         "create": Method(result={"id": "text", "email": "text", "label": "text"}, required=("id",)),
@@ -107,7 +123,21 @@ ADAPTED: dict[str, dict[str, Method]] = {
         "documentation": Method(result=VIEW),
         "to_frame": Method("frame"),
     },
+    "documents": {
+        "open_new": Method(result=VIEW | {"send_to_dmp": "bool"}),
+        "save": Method(result={"id": "text", "patient": "text", "title": "text", "type": "text",
+                               "unique_id": "text"}, required=("id",)),
+        "show": DOCUMENT,
+        "validate": DOCUMENT,
+        "cancel_dmp_send": DOCUMENT,
+        "fetch_cda": Method(result={"cda": "object"}, required=("cda",)),
+        "send_mss": DOCUMENT,
+        "documentation_entry": Method(result=VIEW),
+    },
 }
+# methods of a capability that no map can give (their results are whole-screen readings): Python only
+PYTHON_ONLY = {"documents": {"open_documentation": "the documentation's stages and actors"}}
+DMP_STATES = ("none", "requested", "scheduled", "queued", "sent", "cancelled", "failed")
 FRAME_COLUMNS = ("identifiant", "nom", "prenom", "email", "rpps", "profession", "actif", "roles", "privilegie",
                  "derniere_connexion")
 # inputs the check may give an action whose steps need them from the start (every value its callers use)
@@ -259,7 +289,16 @@ class YamlCapability:
         return self.driver.map.get(self.section) or {}
 
     def unsupported(self) -> set[str]:
-        return {a for a in ADAPTED[self.section] if a not in self.spec}
+        return {a for a in ADAPTED[self.section] if a not in self.spec} | set(PYTHON_ONLY.get(self.section, ()))
+
+    def unsupported_reason(self, method: str) -> str:
+        if method in PYTHON_ONLY.get(self.section, {}):
+            return f"no YAML adapter ({PYTHON_ONLY[self.section][method]}: a Python driver reads them)"
+        return "not mapped"
+
+    def python_only(self, name: str) -> RuntimeError:
+        return RuntimeError(f"{self.driver.map_file.name}: {self.section}.{name}: "
+                            f"{self.unsupported_reason(name)}; the driver map cannot give it")
 
     def action(self, name: str) -> dict[str, Any]:
         if name not in self.spec:
@@ -470,8 +509,69 @@ class YamlAccountReview(YamlCapability, AccountReview):
         return out
 
 
+class YamlDocuments(YamlCapability, Documents):
+    """A physician's documents: write, save, validate, cancel a DMP send, download the CDA, send through
+    MSSanté, the documentation's entry point. ``open_documentation`` (stages and actors read from a
+    whole page) needs a Python driver."""
+
+    section = "documents"
+
+    def __init__(self, driver):
+        super().__init__(driver)
+        self._forms: dict[int, dict] = {}     # the document each open form was filled with, for save
+
+    def _view(self, page, r) -> DocumentView:
+        state = r.get("dmp_state") or "none"
+        if state not in DMP_STATES:
+            raise RuntimeError(f"{self.driver.map_file.name}: documents: dmp_state {state!r} is none of "
+                               f"{', '.join(DMP_STATES)} (map the product's states with set: switch)")
+        return DocumentView(**self.view_args(page, r), status=r.get("status") or "", validated=r["validated"],
+                            can_validate=r["can_validate"], dmp_state=state, dmp_text=r.get("dmp_text") or "")
+
+    async def open_new(self, document):
+        page, _runner, r = await self.run("open_new", document)
+        form = DocumentFormView(**self.view_args(page, r), send_to_dmp=r["send_to_dmp"])
+        self._forms[id(form)] = dict(document)
+        return form
+
+    async def save(self, form):
+        _page, _runner, r = await self.run("save", self._forms.pop(id(form), {}))
+        return DocumentRef(id=str(r["id"]), patient=r.get("patient") or "", title=r.get("title") or "",
+                           type=r.get("type") or "", unique_id=r.get("unique_id") or "")
+
+    async def show(self, doc, focus="status"):
+        page, _runner, r = await self.run("show", vars(doc) | {"focus": focus})
+        return self._view(page, r)
+
+    async def validate(self, doc):
+        page, _runner, r = await self.run("validate", vars(doc))
+        return self._view(page, r)
+
+    async def cancel_dmp_send(self, doc):
+        page, _runner, r = await self.run("cancel_dmp_send", vars(doc))
+        return self._view(page, r)
+
+    async def fetch_cda(self, doc):
+        _page, _runner, r = await self.run("fetch_cda", vars(doc))
+        got = r.get("cda")
+        if isinstance(got, dict) and "data" in got:       # a download step's file
+            return bytes(got["data"])
+        return str(got or "").encode("utf-8")
+
+    async def send_mss(self, doc, to):
+        page, _runner, r = await self.run("send_mss", vars(doc) | {"to": to})
+        return self._view(page, r)
+
+    async def documentation_entry(self):
+        page, _runner, r = await self.run("documentation_entry", {})
+        return View(**self.view_args(page, r))
+
+    async def open_documentation(self):
+        raise self.python_only("open_documentation")
+
+
 CAPABILITY_CLASSES = {"accounts": YamlAccounts, "contact_changes": YamlContactChanges,
-                      "account_review": YamlAccountReview}
+                      "account_review": YamlAccountReview, "documents": YamlDocuments}
 
 
 class YamlDriver(Driver):

@@ -10,7 +10,7 @@ of a failure). ``docs/drivers.md`` teaches it with a complete example.
 | ``goto: URL`` or ``{url: URL, any_status: true}`` | open a page (relative to ``target.url``); an HTTP error status fails unless ``any_status`` |
 | ``click: SELECTOR`` | click the element |
 | ``fill: {SELECTOR: VALUE, …}`` | type values into fields, in the order written |
-| ``select: {SELECTOR: LABEL, …}`` | choose an option by its label |
+| ``select: {SELECTOR: LABEL, …}`` or ``{SELECTOR: {value: VALUE}}`` | choose an option by its label (or by its value) |
 | ``check: SELECTOR`` / ``uncheck: SELECTOR`` | tick or untick a box |
 | ``press: KEY`` or ``{SELECTOR: KEY}`` | press a key (page or field), e.g. ``Enter`` |
 | ``wait: SELECTOR`` or ``{selector: S, state: visible/hidden/attached/detached}``, ``{text: T}``, ``{url: REGEX}`` | wait for an element, a text shown on the page, or the page's address |
@@ -122,9 +122,18 @@ def validate_steps(steps: Any, file: str, key: str) -> None:
                 _text(arg, file, at, "a URL")
         elif kind in ("click", "check", "uncheck"):
             _text(arg, file, at, "a selector")
-        elif kind in ("fill", "select"):
+        elif kind == "fill":
             for sel, value in _mapping(arg, file, at, "selector → value").items():
                 _text(value, file, f"{at}.{sel}", "a value")
+        elif kind == "select":
+            for sel, value in _mapping(arg, file, at, "selector → option").items():
+                if isinstance(value, dict):
+                    if len(value) != 1 or next(iter(value)) not in ("label", "value"):
+                        raise UserError("expected an option's label, {label: LABEL} or {value: VALUE}", file=file,
+                                        key=f"{at}.{sel}")
+                    _text(next(iter(value.values())), file, f"{at}.{sel}.{next(iter(value))}", "a value")
+                else:
+                    _text(value, file, f"{at}.{sel}", "an option's label")
         elif kind == "press":
             if isinstance(arg, dict):
                 for sel, value in _mapping(arg, file, at, "selector → key").items():
@@ -354,7 +363,8 @@ class Runner:
                 await page.fill(self.render(sel), self.render(value), timeout=ms)
         elif kind == "select":
             for sel, value in arg.items():
-                await page.select_option(self.render(sel), label=self.render(value), timeout=ms)
+                by, chosen = next(iter(value.items())) if isinstance(value, dict) else ("label", value)
+                await page.select_option(self.render(sel), **{by: self.render(chosen)}, timeout=ms)
         elif kind in ("check", "uncheck"):
             await getattr(page, kind)(self.render(arg), timeout=ms)
         elif kind == "press":
