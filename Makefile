@@ -42,7 +42,7 @@ demo: setup
 	  $(BIN)/segur run params/demo.yaml
 
 # Tests run in parallel (pytest-xdist, 4 workers on 2 cores: end-to-end tests also wait on servers, mail and
-# kernels; the serial run took 35 min, this one 16 min 19 s on a clean clone, README « Tests »). --dist loadfile keeps a module's tests on one
+# kernels; the serial run took 35 min, this one 14 min 34 s on a clean clone, README « Tests »). --dist loadfile keeps a module's tests on one
 # worker, so a module's shared fixture (the demo campaign's one run, the demo dossier) is made once;
 # --no-loadscope-reorder hands modules out in collection order, longest first (tests/conftest.py), instead
 # of xdist's default, most tests first, which started the 5-campaign isolation test last.
