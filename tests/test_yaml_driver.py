@@ -231,6 +231,19 @@ def test_driver_check_runs_each_actions_first_side_effect_free_steps(tmp_path, w
     assert "accounts.create, step 2 (wait '#formulaire-compte')" in smoke, smoke
 
 
+def test_the_maps_docs_drivers_md_teaches_are_valid(tmp_path):
+    from segur_helpers.drivers.yaml_driver import load_map
+
+    text = (ROOT / "docs" / "drivers.md").read_text(encoding="utf-8").split("## The YAML driver", 1)[1]
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    assert len(blocks) >= 2
+    sections = set()
+    for i, block in enumerate(blocks):
+        (tmp_path / f"example{i}.yaml").write_text(block, encoding="utf-8")
+        sections |= set(load_map(tmp_path / f"example{i}.yaml"))
+    assert {"accounts", "contact_changes", "account_review", "documents"} <= sections
+
+
 def test_step_language_validation_messages():
     from segur_helpers.drivers.yaml_language import validate_steps
 
