@@ -1,6 +1,7 @@
 """Shared fixtures: the demo target started for real on 127.0.0.1, campaign files pointing at it."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -130,3 +131,8 @@ def run_segur(*args: str, env: dict | None = None, timeout: float = 300) -> subp
 
 def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def verdicts_of(run: Path) -> dict[str, str]:
+    """A finished run folder's verdicts, by proof (scenario) id, as its run.json records them."""
+    return {p["scenario"]: p["verdict"] for p in json.loads((run / "run.json").read_text(encoding="utf-8"))["proofs"]}

@@ -31,7 +31,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from conftest import ADMIN_PASSWORD, ROOT, files_under, run_segur
+from conftest import ADMIN_PASSWORD, ROOT, files_under, run_segur, verdicts_of
 from segur_helpers import catalog
 from segur_helpers.evidence import names_inside, normalise
 from segur_helpers.export import element_number, element_section, notebook_sections
@@ -58,10 +58,6 @@ def _run(params: Path, out: Path) -> tuple[Path, subprocess.CompletedProcess]:
                      timeout=1500)
     (run,) = [p for p in (out / "demo").iterdir() if p.is_dir() and p.name not in before]
     return run, proc
-
-
-def verdicts_of(run: Path) -> dict[str, str]:
-    return {p["scenario"]: p["verdict"] for p in json.loads((run / "run.json").read_text(encoding="utf-8"))["proofs"]}
 
 
 @pytest.fixture(scope="module")

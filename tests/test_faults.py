@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import Target, make_synthetic
-from conftest import ROOT, files_under, run_segur
+from conftest import ROOT, files_under, run_segur, verdicts_of
 from segur_helpers.evidence import sha256_file
 
 
@@ -79,10 +79,6 @@ def _proofs_recorded(out: Path, n: int):
         except (AssertionError, OSError, ValueError):
             return None
     return check
-
-
-def _verdicts(run: Path) -> dict[str, str]:
-    return {p["scenario"]: p["verdict"] for p in _record(run)["proofs"]}
 
 
 def _alive(pid: int) -> bool:
@@ -143,7 +139,7 @@ def test_disrupted_service_restored_after_interrupt_and_timeout_changed_params_r
     # the service, and the proofs that use it, run after, are CONFORME
     proc = run_segur("run", "--resume", str(run), "--workers", "2", env=env)
     assert proc.returncode == 2, proc.stderr
-    verdicts = _verdicts(run)
+    verdicts = verdicts_of(run)
     assert verdicts == {"SYN/T.001.01": "ERREUR", "SYN/T.002.01": "CONFORME", "SYN/T.003.01": "CONFORME"}
     assert "délai de la preuve dépassé" in json.loads((run / "SYN_T.001.01" / "result.json").read_text())["error"][
         "message"]
@@ -156,7 +152,7 @@ def test_disrupted_service_restored_after_interrupt_and_timeout_changed_params_r
     flag.unlink()
     proc = run_segur("rerun", str(run), "--failed", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert set(_verdicts(run).values()) == {"CONFORME"}
+    assert set(verdicts_of(run).values()) == {"CONFORME"}
     _verified(run)
     _no_stray(run)
 
@@ -184,7 +180,7 @@ def test_sigkill_loses_no_finished_proof_and_the_next_start_reaps_the_orphans(sy
 
     record = _record(run)
     assert record["status"] == "running"
-    assert set(_verdicts(run)) == {"SYN/T.001.01", "SYN/T.002.01"}, "a finished proof was lost"
+    assert set(verdicts_of(run)) == {"SYN/T.001.01", "SYN/T.002.01"}, "a finished proof was lost"
     assert any(_alive(p["pid"]) for p in pids if p["kind"] == "browser-server"), "expected orphans to reap"
     assert not target.service_up
 
@@ -197,7 +193,7 @@ def test_sigkill_loses_no_finished_proof_and_the_next_start_reaps_the_orphans(sy
     assert target.service_up
     assert {p: sha256_file(p) for p in files_under(run / "SYN_T.001.01")} == done   # not run again
     record = _record(run)
-    assert record["status"] == "complete" and set(_verdicts(run).values()) == {"CONFORME"}
+    assert record["status"] == "complete" and set(verdicts_of(run).values()) == {"CONFORME"}
     assert [h["status"] for h in record["history"]] == ["crashed", "complete"]
     _verified(run)
     _no_stray(run)
@@ -250,7 +246,7 @@ def test_chromium_killed_mid_run_is_restarted_and_the_run_sealed(syn, tmp_path):
     _verified(run)
     proc = run_segur("rerun", str(run), "--failed", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert set(_verdicts(run).values()) == {"CONFORME"}
+    assert set(verdicts_of(run).values()) == {"CONFORME"}
     _verified(run)
 
 
@@ -288,7 +284,7 @@ def test_full_or_read_only_disk_mid_run_stops_resumable(syn, tmp_path, fault):
             assert subprocess.run(["umount", str(out)], capture_output=True).returncode == 0   # the bind mount
         _no_stray(run)
         record = _record(run)
-        assert record["status"] in ("running", "interrupted") and "SYN/T.001.01" in _verdicts(run)
+        assert record["status"] in ("running", "interrupted") and "SYN/T.001.01" in verdicts_of(run)
         proc = run_segur("run", "--resume", str(run), env=env)
         assert proc.returncode in (0, 2), proc.stderr
         if proc.returncode == 2:      # a proof whose kernel met the full disk: ERREUR, run again
@@ -296,7 +292,7 @@ def test_full_or_read_only_disk_mid_run_stops_resumable(syn, tmp_path, fault):
             assert proc.returncode == 0, proc.stderr
         assert {p: sha256_file(p) for p in files_under(run / "SYN_T.001.01")} == first
         record = _record(run)
-        assert record["status"] == "complete" and set(_verdicts(run).values()) == {"CONFORME"}
+        assert record["status"] == "complete" and set(verdicts_of(run).values()) == {"CONFORME"}
         assert len(record["proofs"]) == 4
         _verified(run)
         _no_stray(run)

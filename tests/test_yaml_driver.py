@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, campaign_dict, run_segur
+from conftest import ADMIN_PASSWORD, ROOT, campaign_dict, run_segur
 from segur_helpers.errors import UserError
 
 MAP = ROOT / "params" / "demo-dpi-map.yaml"
@@ -41,6 +41,14 @@ def outcomes(tmp_path: Path, write_params, data: dict, name: str) -> tuple[subpr
     return proc, results
 
 
+def checks(result: dict) -> list[tuple]:
+    return [(c["step"], c["label"], c["passed"]) for c in result["checks"]]
+
+
+def evidence_kinds(result: dict) -> list[tuple]:
+    return [(e["step"], e["kind"]) for e in result["evidence"]]
+
+
 @pytest.mark.parametrize("defects", [(), ("SSI/IE.31",)], ids=["compliant", "defect"])
 def test_yaml_driver_gives_the_python_driver_verdicts(tmp_path, write_params, demo_stack, admin_password, defects):
     stack = demo_stack(defects=defects)
@@ -50,10 +58,8 @@ def test_yaml_driver_gives_the_python_driver_verdicts(tmp_path, write_params, de
     assert py["verdict"] == ("NON CONFORME" if defects else "CONFORME")
     assert (proc_ym.returncode, ym["verdict"]) == (proc_py.returncode, py["verdict"]), proc_ym.stderr
     assert ym["driver"].startswith("yaml:") and py["driver"] == "demo"
-    checks = lambda r: [(c["step"], c["label"], c["passed"]) for c in r["checks"]]  # noqa: E731
     assert checks(ym) == checks(py)
-    kinds = lambda r: [(e["step"], e["kind"]) for e in r["evidence"]]  # noqa: E731
-    assert kinds(ym) == kinds(py)
+    assert evidence_kinds(ym) == evidence_kinds(py)
     for f in (tmp_path / "out-yaml").rglob("*"):
         if f.is_file():
             assert admin_password.encode() not in f.read_bytes(), f
@@ -83,26 +89,22 @@ def test_classic_map_drives_documents_as_the_python_driver_does(tmp_path, write_
     assert proc_ym.returncode == proc_py.returncode
     for r in DOCUMENTS:
         assert ym[r]["driver"].startswith("yaml:") and py[r]["driver"] == "demo"
-        checks = lambda res: [(c["step"], c["label"], c["passed"]) for c in res["checks"]]  # noqa: E731
         assert checks(ym[r]) == checks(py[r]), r
-        kinds = lambda res: [(e["step"], e["kind"]) for e in res["evidence"]]  # noqa: E731
-        assert kinds(ym[r]) == kinds(py[r]), r
+        assert evidence_kinds(ym[r]) == evidence_kinds(py[r]), r
     # the CDA kept is the file the user downloads, byte for byte what the target serves
     cda = next((tmp_path / "out-yaml").rglob("*-document-*-cda.xml"))
     doc_id = cda.name.split("-document-")[1].split("-")[0]
-    served = urllib_get_as_admin(stack, f"/documents/{doc_id}/cda.xml")
-    assert cda.read_bytes() == served
+    assert cda.read_bytes() == _get_as_admin(stack, f"/documents/{doc_id}/cda.xml")
 
 
-def urllib_get_as_admin(stack, path: str) -> bytes:
+def _get_as_admin(stack, path: str) -> bytes:
     """GET a page of the demo DPI as its administrator (a session of its own, through the login form)."""
     import http.cookiejar
-    import os
     import urllib.parse
     import urllib.request
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    form = urllib.parse.urlencode({"username": "admin", "password": os.environ["DEMO_DPI_ADMIN_PASSWORD"]})
+    form = urllib.parse.urlencode({"username": "admin", "password": ADMIN_PASSWORD})
     opener.open(stack.url + "/login", data=form.encode())
     with opener.open(stack.url + path) as response:
         return response.read()
